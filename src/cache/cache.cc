@@ -14,7 +14,8 @@ std::string SafeCacheKey(std::string_view key) {
   }
   if (safe) return std::string(key);
   size_t colon = key.find(':');
-  std::string prefix = colon != std::string_view::npos && colon < 64 ? std::string(key.substr(0, colon)) : "k";
+  std::string prefix =
+      colon != std::string_view::npos && colon < 64 ? std::string(key.substr(0, colon)) : "k";
   for (char& c : prefix) {
     if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '_';
   }

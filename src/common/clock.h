@@ -1,5 +1,5 @@
-// Wall-clock helpers. Timestamps are int64 microseconds since the Unix epoch, UTC, everywhere in sigil
-// (database rows, object metadata, API output).
+// Wall-clock helpers. Timestamps are int64 microseconds since the Unix epoch, UTC, everywhere in
+// sigil (database rows, object metadata, API output).
 #pragma once
 
 #include <cstdint>

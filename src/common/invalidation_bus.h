@@ -1,9 +1,11 @@
-// InvalidationBus: upload publishes every SymbolKey it stores; caches that answer from a possibly stale
-// view (download existence memo, code-id memo, symbolication negative cache and index cache) subscribe.
+// InvalidationBus: upload publishes every SymbolKey it stores; caches that answer from a possibly
+// stale view (download existence memo, code-id memo, symbolication negative cache and index cache)
+// subscribe.
 //
-// LocalInvalidationBus delivers in-process, synchronously on the publishing thread. A distributed bus
-// (Redis pub/sub, in cache/redis) delivers to every node. Listeners must be fast and thread-safe; they
-// may be called from any thread. Publish is thread-safe; Subscribe/Unsubscribe are thread-safe.
+// LocalInvalidationBus delivers in-process, synchronously on the publishing thread. A distributed
+// bus (Redis pub/sub, in cache/redis) delivers to every node. Listeners must be fast and
+// thread-safe; they may be called from any thread. Publish is thread-safe; Subscribe/Unsubscribe
+// are thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // Status and Result<T>: errors as values at module boundaries.
 //
-// A Status carries a code and a message meant for the client ("names the offending thing"). The one place
-// that maps codes to HTTP statuses is api/error_mapping.h. Thread-compatible value types.
+// A Status carries a code and a message meant for the client ("names the offending thing"). The one
+// place that maps codes to HTTP statuses is api/error_mapping.h. Thread-compatible value types.
 #pragma once
 
 #include <cassert>
@@ -50,14 +50,22 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
-inline Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
-inline Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
+inline Status Unauthenticated(std::string m) {
+  return {StatusCode::kUnauthenticated, std::move(m)};
+}
+inline Status PermissionDenied(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
 inline Status TooLarge(std::string m) { return {StatusCode::kTooLarge, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
-inline Status DeadlineExceeded(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
+inline Status DeadlineExceeded(std::string m) {
+  return {StatusCode::kDeadlineExceeded, std::move(m)};
+}
 inline Status UpstreamError(std::string m) { return {StatusCode::kUpstream, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
@@ -65,7 +73,7 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok() && "Result constructed from an OK status");
   }
@@ -93,9 +101,9 @@ class [[nodiscard]] Result {
 }  // namespace sigil
 
 // Early-return helpers.
-#define SIGIL_RETURN_IF_ERROR(expr)               \
-  do {                                            \
-    ::sigil::Status sigil_status_ = (expr);       \
+#define SIGIL_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::sigil::Status sigil_status_ = (expr);        \
     if (!sigil_status_.ok()) return sigil_status_; \
   } while (0)
 
@@ -104,6 +112,6 @@ class [[nodiscard]] Result {
 #define SIGIL_ASSIGN_OR_RETURN(lhs, expr) \
   SIGIL_ASSIGN_OR_RETURN_IMPL_(SIGIL_CONCAT_(sigil_result_, __LINE__), lhs, expr)
 #define SIGIL_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
-  auto tmp = (expr);                                  \
-  if (!tmp.ok()) return tmp.status();                 \
+  auto tmp = (expr);                                 \
+  if (!tmp.ok()) return tmp.status();                \
   lhs = std::move(tmp).value()

@@ -12,7 +12,8 @@ Status CheckPart(std::string_view what, std::string_view part) {
     return InvalidArgument(std::string(what) + " is longer than " +
                            std::to_string(SymbolKey::kMaxPartLength) + " characters");
   }
-  if (part == "." || part == "..") return InvalidArgument(std::string(what) + " is '" + std::string(part) + "'");
+  if (part == "." || part == "..")
+    return InvalidArgument(std::string(what) + " is '" + std::string(part) + "'");
   for (unsigned char c : part) {
     if (c == '/' || !IsAllowedKeyChar(c)) {
       return InvalidArgument(std::string(what) + " '" + std::string(part) +
@@ -27,8 +28,20 @@ Status CheckPart(std::string_view what, std::string_view part) {
 bool IsAllowedKeyChar(unsigned char c) {
   if (c < 0x20 || c == 0x7f) return false;
   switch (c) {
-    case '\\': case '^': case '`': case '>': case '<': case '{': case '}': case '[': case ']':
-    case '#': case '%': case '"': case '\'': case '|':
+    case '\\':
+    case '^':
+    case '`':
+    case '>':
+    case '<':
+    case '{':
+    case '}':
+    case '[':
+    case ']':
+    case '#':
+    case '%':
+    case '"':
+    case '\'':
+    case '|':
       return false;
     default:
       return true;
@@ -62,7 +75,8 @@ Result<SymbolKey> SymbolKey::Parse(std::string_view debug_file, std::string_view
 
 Result<SymbolKey> SymbolKey::ParsePath(std::string_view path, bool is_try) {
   size_t a = path.find('/');
-  if (a == std::string_view::npos) return InvalidArgument("'" + std::string(path) + "' is not <debug_file>/<debug_id>/<file>");
+  if (a == std::string_view::npos)
+    return InvalidArgument("'" + std::string(path) + "' is not <debug_file>/<debug_id>/<file>");
   size_t b = path.find('/', a + 1);
   if (b == std::string_view::npos || path.find('/', b + 1) != std::string_view::npos) {
     return InvalidArgument("'" + std::string(path) + "' is not <debug_file>/<debug_id>/<file>");

@@ -1,5 +1,5 @@
-// SymbolKey: the one normalised identity of a symbol file, shared by upload, download, symbolication and
-// the caches, so every layer agrees on what "the same symbol" is.
+// SymbolKey: the one normalised identity of a symbol file, shared by upload, download,
+// symbolication and the caches, so every layer agrees on what "the same symbol" is.
 #pragma once
 
 #include <string>
@@ -15,9 +15,10 @@ struct SymbolKey {
   std::string file;        // e.g. "xul.sym"
   bool is_try = false;     // the try namespace (try builds), a flag rather than a string prefix
 
-  // Validates and normalises the three parts: each non-empty, at most kMaxPartLength bytes, not "." or
-  // "..", no '/', no control characters, none of \ ^ ` > < { } [ ] # % " ' |; debug_id hex (upper-cased).
-  // The error message says which part is wrong and why.
+  // Validates and normalises the three parts: each non-empty, at most kMaxPartLength bytes, not "."
+  // or
+  // "..", no '/', no control characters, none of \ ^ ` > < { } [ ] # % " ' |; debug_id hex
+  // (upper-cased). The error message says which part is wrong and why.
   static Result<SymbolKey> Parse(std::string_view debug_file, std::string_view debug_id,
                                  std::string_view file, bool is_try = false);
   // Parses "<debug_file>/<debug_id>/<file>" (exactly three parts).

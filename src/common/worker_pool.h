@@ -1,6 +1,6 @@
-// WorkerPool: a fixed set of threads with a bounded queue, for everything that blocks (disk, database,
-// object store, compression, index builds). io threads never block: they TrySubmit, and a full queue is
-// answered with 503 + Retry-After by the caller instead of queueing without bound.
+// WorkerPool: a fixed set of threads with a bounded queue, for everything that blocks (disk,
+// database, object store, compression, index builds). io threads never block: they TrySubmit, and a
+// full queue is answered with 503 + Retry-After by the caller instead of queueing without bound.
 //
 // Thread-safe. Tasks must not throw (an escaping exception terminates: a broken invariant).
 #pragma once

@@ -6,7 +6,8 @@ namespace sigil::db {
 
 std::string MissingSymbolHash(const MissingSymbolHit& hit) {
   std::string joined;
-  for (const std::string* f : {&hit.debug_file, &hit.debug_id, &hit.filename, &hit.code_file, &hit.code_id}) {
+  for (const std::string* f :
+       {&hit.debug_file, &hit.debug_id, &hit.filename, &hit.code_file, &hit.code_id}) {
     joined += *f;  // empty fields still contribute their separator so fields cannot shift
     joined += '|';
   }

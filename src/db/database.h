@@ -2,8 +2,8 @@
 // Backends: SQLite (db/sqlite, embedded default) and PostgreSQL (db/postgres). Only server/ names a
 // concrete backend. Schema and migrations: docs/database.md.
 //
-// All methods are thread-safe and blocking (call them from the worker pool). Methods that write several
-// rows do it in one transaction. Timestamps are microseconds since the epoch, UTC.
+// All methods are thread-safe and blocking (call them from the worker pool). Methods that write
+// several rows do it in one transaction. Timestamps are microseconds since the epoch, UTC.
 #pragma once
 
 #include <cstdint>
@@ -42,17 +42,17 @@ struct TokenWithUser {
 struct Upload {
   int64_t id = 0;
   int64_t user_id = 0;
-  std::string user_email;                 // filled on reads
+  std::string user_email;  // filled on reads
   std::string filename;
   uint64_t size = 0;
   std::string bucket_name;
   std::optional<std::string> download_url;
   std::vector<std::string> redirect_urls;
   bool try_symbols = false;
-  std::string content_hash;               // hash of the sorted member list (name, size, crc)
+  std::string content_hash;  // hash of the sorted member list (name, size, crc)
   std::vector<std::string> skipped_keys;
   std::vector<std::string> ignored_keys;
-  std::vector<std::string> stored_keys;   // what was stored so far (a failed upload keeps this)
+  std::vector<std::string> stored_keys;  // what was stored so far (a failed upload keeps this)
   TimestampMicros created_at = 0;
   std::optional<TimestampMicros> completed_at;
 };
@@ -61,10 +61,10 @@ struct FileUpload {
   int64_t id = 0;
   std::optional<int64_t> upload_id;
   std::string bucket_name;
-  std::string key;                        // storage key
-  uint64_t size = 0;                      // stored size
+  std::string key;    // storage key
+  uint64_t size = 0;  // stored size
   bool compressed = false;
-  bool update = false;                    // replaced an existing object
+  bool update = false;  // replaced an existing object
   std::string debug_filename;
   std::string debug_id;
   std::string code_file;
@@ -101,14 +101,15 @@ struct MissingSymbol {
 
 struct MissingSymbolQuery {
   std::optional<TimestampMicros> modified_since;  // modified_at >= this
-  std::string debug_file;                          // filters: exact match when non-empty
+  std::string debug_file;                         // filters: exact match when non-empty
   std::string debug_id;
   std::string filename;
   std::string code_file;
   std::string code_id;
-  // Sort column: one of modified_at, created_at, count, debug_file, debug_id, filename; '-' prefix = desc.
+  // Sort column: one of modified_at, created_at, count, debug_file, debug_id, filename; '-' prefix
+  // = desc.
   std::string order_by = "-modified_at";
-  int64_t limit = 100;   // 1..10000
+  int64_t limit = 100;  // 1..10000
   int64_t offset = 0;
 };
 
@@ -132,10 +133,12 @@ class Database {
   virtual Status Ping() = 0;
 
   // Users. CreateUser fails with kAlreadyExists for a taken email.
-  virtual Result<User> CreateUser(const std::string& email, const std::vector<std::string>& permissions) = 0;
+  virtual Result<User> CreateUser(const std::string& email,
+                                  const std::vector<std::string>& permissions) = 0;
   virtual Result<User> GetUserByEmail(const std::string& email) = 0;  // kNotFound
   virtual Result<User> GetUser(int64_t id) = 0;
-  virtual Status SetUserPermissions(int64_t user_id, const std::vector<std::string>& permissions) = 0;
+  virtual Status SetUserPermissions(int64_t user_id,
+                                    const std::vector<std::string>& permissions) = 0;
   virtual Status SetUserActive(int64_t user_id, bool active) = 0;
 
   // Tokens.
@@ -150,19 +153,24 @@ class Database {
   virtual Status AddStoredKey(int64_t upload_id, const std::string& key) = 0;
   // Sets skipped/ignored keys and completed_at.
   virtual Status CompleteUpload(int64_t upload_id, const std::vector<std::string>& skipped_keys,
-                                const std::vector<std::string>& ignored_keys, TimestampMicros completed_at) = 0;
+                                const std::vector<std::string>& ignored_keys,
+                                TimestampMicros completed_at) = 0;
   virtual Result<Upload> GetUpload(int64_t id) = 0;
   virtual Result<std::vector<Upload>> ListUploads(int64_t limit, int64_t offset) = 0;
 
   // File uploads.
   virtual Result<int64_t> AddFileUpload(const FileUpload& file) = 0;
   virtual Result<std::vector<FileUpload>> ListFileUploads(int64_t upload_id) = 0;
-  // Most recent stored .sym file with this (debug_filename, debug_id) / (code_file, code_id); kNotFound.
-  virtual Result<FileUpload> FindSymbolByDebugId(const std::string& debug_filename, const std::string& debug_id) = 0;
-  virtual Result<FileUpload> FindSymbolByCodeId(const std::string& code_file, const std::string& code_id) = 0;
+  // Most recent stored .sym file with this (debug_filename, debug_id) / (code_file, code_id);
+  // kNotFound.
+  virtual Result<FileUpload> FindSymbolByDebugId(const std::string& debug_filename,
+                                                 const std::string& debug_id) = 0;
+  virtual Result<FileUpload> FindSymbolByCodeId(const std::string& code_file,
+                                                const std::string& code_id) = 0;
 
   // Missing symbols: one atomic UPSERT per distinct hash, all in one transaction
-  // (INSERT ... ON CONFLICT (hash) DO UPDATE SET count = count + excluded.count, modified_at = ...).
+  // (INSERT ... ON CONFLICT (hash) DO UPDATE SET count = count + excluded.count, modified_at =
+  // ...).
   virtual Status RecordMissingSymbols(const std::vector<MissingSymbolHit>& hits) = 0;
   virtual Result<MissingSymbolPage> QueryMissingSymbols(const MissingSymbolQuery& query) = 0;
 };

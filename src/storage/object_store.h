@@ -1,10 +1,10 @@
-// ObjectStore: where symbol files live. Backends: filesystem (storage/fs) and S3-compatible (storage/s3).
-// Only server/ names a concrete backend; everything else takes an ObjectStore&.
+// ObjectStore: where symbol files live. Backends: filesystem (storage/fs) and S3-compatible
+// (storage/s3). Only server/ names a concrete backend; everything else takes an ObjectStore&.
 //
-// Keys are '/'-separated relative paths (see docs/storage-layout.md); a backend rejects keys that could
-// escape its root ("..", absolute, empty components, NUL) with kInvalidArgument.
-// All methods are thread-safe and blocking: call them from the worker pool, never from an io thread.
-// A put is atomic: readers see the old object or the new one, never a torn one.
+// Keys are '/'-separated relative paths (see docs/storage-layout.md); a backend rejects keys that
+// could escape its root ("..", absolute, empty components, NUL) with kInvalidArgument. All methods
+// are thread-safe and blocking: call them from the worker pool, never from an io thread. A put is
+// atomic: readers see the old object or the new one, never a torn one.
 #pragma once
 
 #include <cstdint>
@@ -21,12 +21,12 @@
 namespace sigil::storage {
 
 struct ObjectInfo {
-  uint64_t size = 0;                 // stored bytes (compressed size for gzip-encoded objects)
-  std::string content_type;          // "" if unknown
-  std::string content_encoding;      // "gzip" or ""
+  uint64_t size = 0;             // stored bytes (compressed size for gzip-encoded objects)
+  std::string content_type;      // "" if unknown
+  std::string content_encoding;  // "gzip" or ""
   std::map<std::string, std::string> metadata;  // e.g. original_size, original_md5_hash
   TimestampMicros last_modified = 0;
-  std::string etag;                  // quoted strong validator, e.g. "\"5d41...\""
+  std::string etag;  // quoted strong validator, e.g. "\"5d41...\""
 };
 
 struct PutOptions {
@@ -59,7 +59,8 @@ class ObjectStore {
 
   virtual Status Put(std::string_view key, std::string_view data, const PutOptions& options) = 0;
   // Stores the contents of a local file (streamed; may be large).
-  virtual Status PutFile(std::string_view key, const std::string& path, const PutOptions& options) = 0;
+  virtual Status PutFile(std::string_view key, const std::string& path,
+                         const PutOptions& options) = 0;
 
   // kNotFound if absent.
   virtual Result<std::unique_ptr<ObjectReader>> Get(std::string_view key) = 0;
@@ -70,8 +71,8 @@ class ObjectStore {
   // Every key starting with `prefix`, sorted, at most `limit` (0 = no limit).
   virtual Result<std::vector<ListEntry>> List(std::string_view prefix, size_t limit = 0) = 0;
 
-  // A URL clients can fetch the object from directly (CDN/public bucket or presigned), if the backend
-  // has one; nullopt means "serve the bytes through sigil".
+  // A URL clients can fetch the object from directly (CDN/public bucket or presigned), if the
+  // backend has one; nullopt means "serve the bytes through sigil".
   virtual std::optional<std::string> PublicUrl(std::string_view key) const = 0;
   // The object's local file path when the backend is on this machine's filesystem (lets the server
   // stream it with sendfile); nullopt otherwise. The path is read-only for callers.
