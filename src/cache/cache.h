@@ -30,6 +30,9 @@ class Cache {
   virtual Result<std::vector<std::optional<std::string>>> GetMulti(
       const std::vector<std::string>& keys) = 0;
   virtual Status Ping() = 0;
+  // True when every call completes in process memory without I/O or waiting on another process, so it
+  // may be called from an io thread (the download fast path). Remote backends keep the default.
+  virtual bool InProcess() const { return false; }
 };
 
 // Keys are printable ASCII without spaces, at most 250 bytes (memcached's limit). Longer or unsafe
