@@ -1,0 +1,116 @@
+#include "upload/member_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "upload/testing/zip_builder.h"
+
+namespace sigil::upload {
+namespace {
+
+using testing::ZipEntry;
+
+struct Opened {
+  std::string path;
+  ArchivePlan plan;
+  std::unique_ptr<MemberReader> reader;
+};
+
+Opened Open(const std::string& zip) {
+  Opened o;
+  o.path = ::testing::TempDir() + "/member-reader.zip";
+  testing::WriteFileOrDie(o.path, zip);
+  ArchiveFile file{o.path, 0, zip.size()};
+  auto plan = InspectArchive(file, {}, false);
+  EXPECT_TRUE(plan.ok()) << plan.status().ToString();
+  if (plan.ok()) o.plan = std::move(plan).value();
+  auto reader = MemberReader::Open(file);
+  EXPECT_TRUE(reader.ok());
+  if (reader.ok()) o.reader = std::move(reader).value();
+  return o;
+}
+
+Result<std::string> ReadAll(MemberReader& reader, const ArchiveMember& m) {
+  std::string out;
+  Status s = reader.Read(m, [&](std::string_view c) {
+    out.append(c);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+std::string Text(size_t n) {
+  std::string s;
+  for (int i = 0; s.size() < n; ++i) s += "PUBLIC " + std::to_string(i * 7919) + " 0 sym\n";
+  s.resize(n);
+  return s;
+}
+
+TEST(MemberReaderTest, ReadsDeflatedAndStoredMembers) {
+  std::string a = Text(3 << 20), b = Text(1000);
+  auto zip = testing::MakeZip(
+      {{"a.pdb/AB/a.sym", a}, {"b.pdb/CD/b.bin", b, ZipEntry::Kind::kFile, false}});
+  ASSERT_TRUE(zip.ok());
+  Opened o = Open(*zip);
+  ASSERT_EQ(o.plan.members.size(), 2u);
+  EXPECT_EQ(o.plan.members[0].method, ZIP_CM_DEFLATE);
+  EXPECT_EQ(o.plan.members[1].method, ZIP_CM_STORE);
+  EXPECT_EQ(*ReadAll(*o.reader, o.plan.members[0]), a);
+  EXPECT_EQ(*ReadAll(*o.reader, o.plan.members[1]), b);
+  // The same reader reads members again, in any order.
+  EXPECT_EQ(*ReadAll(*o.reader, o.plan.members[0]), a);
+}
+
+TEST(MemberReaderTest, WrongCrcIsCorrupt) {
+  for (bool deflate : {true, false}) {
+    auto zip = testing::MakeZip({{"a.pdb/AB/a.sym", Text(5000), ZipEntry::Kind::kFile, deflate}});
+    ASSERT_TRUE(zip.ok());
+    ASSERT_TRUE(testing::PatchCrc(*zip, "a.pdb/AB/a.sym", 0x12345678).ok());
+    Opened o = Open(*zip);
+    auto r = ReadAll(*o.reader, o.plan.members[0]);
+    EXPECT_EQ(r.status().message(), "Archive member 'a.pdb/AB/a.sym' is corrupt (CRC mismatch)");
+  }
+}
+
+TEST(MemberReaderTest, LyingDeclaredSizeStopsInflating) {
+  // Declares 1000 bytes but inflates to 64 MB: reading stops after the first chunk past 1000.
+  auto zip = testing::MakeZip({{"a.pdb/AB/a.sym", std::string(64 << 20, 'z')}});
+  ASSERT_TRUE(zip.ok());
+  ASSERT_TRUE(testing::PatchUncompressedSize(*zip, "a.pdb/AB/a.sym", 1000).ok());
+  Opened o = Open(*zip);
+  size_t seen = 0;
+  Status s = o.reader->Read(o.plan.members[0], [&](std::string_view c) {
+    seen += c.size();
+    return Status::Ok();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("inflates to more than its declared 1000 bytes"), std::string::npos);
+  EXPECT_LE(seen, 1000u);
+}
+
+TEST(MemberReaderTest, DeclaredSizeTooLargeIsCorrupt) {
+  auto zip = testing::MakeZip({{"a.pdb/AB/a.sym", Text(5000)}});
+  ASSERT_TRUE(zip.ok());
+  ASSERT_TRUE(testing::PatchUncompressedSize(*zip, "a.pdb/AB/a.sym", 6000).ok());
+  Opened o = Open(*zip);
+  EXPECT_EQ(ReadAll(*o.reader, o.plan.members[0]).status().message(),
+            "Archive member 'a.pdb/AB/a.sym' is corrupt (shorter than its declared size)");
+}
+
+TEST(MemberReaderTest, ConsumerErrorStopsReading) {
+  auto zip = testing::MakeZip({{"a.pdb/AB/a.sym", Text(2 << 20)}});
+  ASSERT_TRUE(zip.ok());
+  Opened o = Open(*zip);
+  int calls = 0;
+  Status s = o.reader->Read(o.plan.members[0], [&](std::string_view) {
+    ++calls;
+    return Internal("stop");
+  });
+  EXPECT_EQ(s.message(), "stop");
+  EXPECT_EQ(calls, 1);
+}
+
+}  // namespace
+}  // namespace sigil::upload

@@ -1,0 +1,53 @@
+#include "upload/staged_object.h"
+
+#include <algorithm>
+
+namespace sigil::upload {
+
+bool MemoryBudget::TryReserve(uint64_t n) {
+  uint64_t used = used_.load(std::memory_order_relaxed);
+  do {
+    if (used + n > limit_) return false;
+  } while (!used_.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
+  return true;
+}
+
+StagedObject::StagedObject(MemoryBudget& budget, std::string tmp_dir, uint64_t max_in_memory)
+    : budget_(budget), tmp_dir_(std::move(tmp_dir)), max_in_memory_(max_in_memory) {}
+
+StagedObject::~StagedObject() { budget_.Release(reserved_); }
+
+Status StagedObject::Append(std::string_view data) {
+  size_ += data.size();
+  if (!file_) {
+    uint64_t need = memory_.size() + data.size();
+    if (need <= max_in_memory_) {
+      if (need <= reserved_) {
+        memory_.append(data);
+        return Status::Ok();
+      }
+      // Reserve in steps so the budget is not consulted for every chunk.
+      uint64_t want = std::min<uint64_t>(max_in_memory_, std::max<uint64_t>(need, reserved_ * 2));
+      if (budget_.TryReserve(want - reserved_)) {
+        reserved_ = want;
+        memory_.append(data);
+        return Status::Ok();
+      }
+    }
+    // Spill to a temp file.
+    SIGIL_ASSIGN_OR_RETURN(TempFile file, TempFile::Create(tmp_dir_, "stage-"));
+    file_.emplace(std::move(file));
+    SIGIL_RETURN_IF_ERROR(file_->Append(memory_));
+    std::string().swap(memory_);
+    budget_.Release(reserved_);
+    reserved_ = 0;
+  }
+  return file_->Append(data);
+}
+
+Status StagedObject::Finish() {
+  if (file_) return file_->Close();
+  return Status::Ok();
+}
+
+}  // namespace sigil::upload

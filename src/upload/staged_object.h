@@ -1,0 +1,63 @@
+// StagedObject: the bytes one member will be stored as (gzip output or the raw member), produced
+// during validation and kept until every member of the archive has passed, so a corrupt member
+// found late leaves storage untouched. Small objects stay in memory while a shared MemoryBudget
+// allows; larger ones (or when the budget is spent) spill to a temp file, so memory does not grow
+// with archive size.
+//
+// StagedObject is not thread-safe (one producer, then one consumer). MemoryBudget is thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "upload/temp_file.h"
+
+namespace sigil::upload {
+
+class MemoryBudget {
+ public:
+  explicit MemoryBudget(uint64_t bytes) : limit_(bytes) {}
+  // Reserves `n` bytes if that keeps the total within the limit.
+  bool TryReserve(uint64_t n);
+  void Release(uint64_t n) { used_.fetch_sub(n, std::memory_order_relaxed); }
+  uint64_t used() const { return used_.load(std::memory_order_relaxed); }
+
+ private:
+  const uint64_t limit_;
+  std::atomic<uint64_t> used_{0};
+};
+
+class StagedObject {
+ public:
+  // `max_in_memory`: objects larger than this always go to a file in `tmp_dir`.
+  StagedObject(MemoryBudget& budget, std::string tmp_dir, uint64_t max_in_memory);
+  ~StagedObject();
+  StagedObject(StagedObject&&) = delete;
+  StagedObject& operator=(StagedObject&&) = delete;
+
+  Status Append(std::string_view data);
+  // Closes the file (if any); no Append afterwards.
+  Status Finish();
+
+  uint64_t size() const { return size_; }
+  bool in_memory() const { return !file_.has_value(); }
+  // In-memory contents (when in_memory()).
+  std::string_view data() const { return memory_; }
+  // File path (when !in_memory()).
+  const std::string& path() const { return file_->path(); }
+
+ private:
+  MemoryBudget& budget_;
+  std::string tmp_dir_;
+  uint64_t max_in_memory_;
+  std::string memory_;
+  uint64_t reserved_ = 0;
+  std::optional<TempFile> file_;
+  uint64_t size_ = 0;
+};
+
+}  // namespace sigil::upload

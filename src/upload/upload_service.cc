@@ -1,0 +1,353 @@
+#include "upload/upload_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <memory>
+#include <mutex>
+#include <numeric>
+
+#include "common/clock.h"
+#include "common/hashing.h"
+#include "common/sym_header.h"
+#include "upload/gzip_compressor.h"
+#include "upload/helper_fanout.h"
+#include "upload/member_reader.h"
+
+namespace sigil::upload {
+namespace {
+
+// Staged objects up to this size stay in memory (while the shared budget allows).
+constexpr uint64_t kMaxInMemoryStage = 1 << 20;
+// Process-wide cap on staged bytes held in memory.
+constexpr uint64_t kStagingBudget = 64ull << 20;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string Extension(std::string_view file) {
+  size_t dot = file.rfind('.');
+  return dot == std::string_view::npos ? "" : Lower(file.substr(dot + 1));
+}
+
+// Collects the first error of a parallel phase and tells the other workers to stop.
+class FirstError {
+ public:
+  void Set(Status s) {
+    std::lock_guard lock(mu_);
+    if (status_.ok()) status_ = std::move(s);
+    failed_.store(true, std::memory_order_relaxed);
+  }
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  Status Get() {
+    std::lock_guard lock(mu_);
+    return status_;
+  }
+
+ private:
+  std::mutex mu_;
+  Status status_;
+  std::atomic<bool> failed_{false};
+};
+
+Status StorageError(const Status& s, std::string_view what, std::string_view key) {
+  return Internal(std::string(what) + " " + std::string(key) + ": " + s.ToString());
+}
+
+}  // namespace
+
+struct UploadService::MemberWork {
+  enum class Outcome { kPending, kSkipped, kStored };
+
+  const ArchiveMember* member = nullptr;
+  std::string storage_key;
+  bool compress = false;
+  bool is_sym = false;
+  KeyRegistry::Pin pin;
+  std::optional<storage::ObjectInfo> existing;
+  Outcome outcome = Outcome::kPending;
+  std::unique_ptr<StagedObject> staged;
+  std::string md5;  // of the original bytes, for compressed members
+  std::optional<SymHeader> header;
+
+  // True if `info` already holds exactly this member's content.
+  bool SameAs(const storage::ObjectInfo& info) const {
+    auto meta = [&info](const char* k) -> std::string {
+      auto it = info.metadata.find(k);
+      return it == info.metadata.end() ? "" : it->second;
+    };
+    std::string size = std::to_string(member->size);
+    if (compress)
+      return meta("original_size") == size && !md5.empty() && meta("original_md5_hash") == md5;
+    return meta("original_size") == size || info.size == member->size;
+  }
+};
+
+UploadService::UploadService(const UploadConfig& config, storage::ObjectStore& store,
+                             db::Database& db, WorkerPool& pool, InvalidationBus& bus,
+                             std::string tmp_dir)
+    : config_(config),
+      store_(store),
+      db_(db),
+      pool_(pool),
+      bus_(bus),
+      tmp_dir_(std::move(tmp_dir)),
+      fetcher_(config, tmp_dir_),
+      staging_budget_(kStagingBudget) {}
+
+Status UploadService::CheckArchiveName(std::string_view name) {
+  std::string ext;
+  size_t dot = name.rfind('.');
+  if (dot != std::string_view::npos && name.find('/', dot) == std::string_view::npos) {
+    ext = std::string(name.substr(dot));
+  }
+  if (Lower(ext) == ".zip") return Status::Ok();
+  return InvalidArgument("Unrecognized archive file extension \"" + ext + "\"");
+}
+
+Status UploadService::Prepare(MemberWork& work, MemberReader& reader) {
+  const ArchiveMember& m = *work.member;
+  work.pin = keys_.Acquire(work.storage_key);
+  auto head = store_.Head(work.storage_key);
+  if (head.ok()) {
+    work.existing = std::move(head).value();
+  } else if (head.status().code() != StatusCode::kNotFound) {
+    return StorageError(head.status(), "stat", work.storage_key);
+  }
+
+  if (work.existing) {
+    // Likely already stored: a cheap pass (no compression) decides.
+    auto it = work.existing->metadata.find("original_size");
+    bool size_matches =
+        work.compress ? it != work.existing->metadata.end() && it->second == std::to_string(m.size)
+                      : work.SameAs(*work.existing);
+    if (size_matches) {
+      Digest md5(Digest::Kind::kMd5);
+      SIGIL_RETURN_IF_ERROR(reader.Read(m, [&](std::string_view chunk) {
+        if (work.compress) md5.Update(chunk);
+        return Status::Ok();
+      }));
+      if (work.compress) work.md5 = md5.FinishHex();
+      if (work.SameAs(*work.existing)) {
+        work.outcome = MemberWork::Outcome::kSkipped;
+        return Status::Ok();
+      }
+    }
+  }
+
+  work.staged = std::make_unique<StagedObject>(staging_budget_, tmp_dir_, kMaxInMemoryStage);
+  StagedObject& staged = *work.staged;
+  std::unique_ptr<GzipCompressor> gzip;
+  if (work.compress) {
+    SIGIL_ASSIGN_OR_RETURN(
+        gzip,
+        MakeGzipCompressor(GzipCompressor::Backend::kIsal, config_.compression_level,
+                           [&staged](std::string_view chunk) { return staged.Append(chunk); }));
+  }
+  Digest md5(Digest::Kind::kMd5);
+  std::string prefix;
+  SIGIL_RETURN_IF_ERROR(reader.Read(m, [&](std::string_view chunk) {
+    if (work.is_sym && prefix.size() < kSymHeaderMaxBytes) {
+      prefix.append(chunk.substr(0, kSymHeaderMaxBytes - prefix.size()));
+    }
+    if (!gzip) return staged.Append(chunk);
+    md5.Update(chunk);
+    return gzip->Write(chunk);
+  }));
+  if (gzip) {
+    SIGIL_RETURN_IF_ERROR(gzip->Finish());
+    work.md5 = md5.FinishHex();
+  }
+  SIGIL_RETURN_IF_ERROR(staged.Finish());
+  if (work.is_sym) {
+    auto header = ParseSymHeader(prefix, m.size <= prefix.size());
+    if (header.ok()) work.header = std::move(header).value();
+  }
+  return Status::Ok();
+}
+
+Status UploadService::Store(MemberWork& work, int64_t upload_id) {
+  const ArchiveMember& m = *work.member;
+  TimestampMicros started = NowMicros();
+  {
+    KeyRegistry::Entry& entry = work.pin.entry();
+    std::lock_guard lock(entry.mu);
+    if (entry.generation != work.pin.generation_at_pin()) {
+      // Another upload on this node stored the key after our Head: look again.
+      auto head = store_.Head(work.storage_key);
+      if (head.ok() && work.SameAs(*head)) {
+        work.outcome = MemberWork::Outcome::kSkipped;
+        return Status::Ok();
+      }
+      if (head.ok()) work.existing = std::move(head).value();
+    }
+    storage::PutOptions options;
+    if (work.compress) {
+      options.content_type = "text/plain";
+      options.content_encoding = "gzip";
+      options.metadata["original_size"] = std::to_string(m.size);
+      options.metadata["original_md5_hash"] = work.md5;
+    } else {
+      options.content_type = "application/octet-stream";
+    }
+    Status put = work.staged->in_memory()
+                     ? store_.Put(work.storage_key, work.staged->data(), options)
+                     : store_.PutFile(work.storage_key, work.staged->path(), options);
+    if (!put.ok()) return StorageError(put, "storing", work.storage_key);
+    ++entry.generation;
+  }
+  work.outcome = MemberWork::Outcome::kStored;
+
+  db::FileUpload file;
+  file.upload_id = upload_id;
+  file.bucket_name = store_.Name();
+  file.key = work.storage_key;
+  file.size = work.staged->size();
+  file.compressed = work.compress;
+  file.update = work.existing.has_value();
+  file.debug_filename = m.key.debug_file;
+  file.debug_id = m.key.debug_id;
+  if (work.header) {
+    file.debug_filename = work.header->debug_file;
+    file.debug_id = work.header->debug_id;
+    for (char& c : file.debug_id)
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    file.code_file = work.header->code_file;
+    file.code_id = work.header->code_id;
+    file.generator = work.header->generator;
+  }
+  file.created_at = started;
+  file.completed_at = NowMicros();
+  work.staged.reset();  // frees memory / the temp file early
+
+  auto row = db_.AddFileUpload(file);
+  if (!row.ok()) return StorageError(row.status(), "recording", work.storage_key);
+  Status added = db_.AddStoredKey(upload_id, work.storage_key);
+  if (!added.ok()) return StorageError(added, "recording", work.storage_key);
+  bus_.Publish(m.key);
+  return Status::Ok();
+}
+
+Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
+  TimestampMicros created_at = NowMicros();
+  SIGIL_RETURN_IF_ERROR(CheckArchiveName(request.filename));
+  SIGIL_ASSIGN_OR_RETURN(ArchivePlan plan,
+                         InspectArchive(request.archive, config_, request.try_symbols));
+
+  std::vector<std::string> compress_exts;
+  for (const std::string& e : config_.compress_extensions) {
+    compress_exts.push_back(Lower(e.starts_with(".") ? e.substr(1) : e));
+  }
+  const size_t n = plan.members.size();
+  std::vector<MemberWork> works(n);
+  for (size_t i = 0; i < n; ++i) {
+    MemberWork& w = works[i];
+    w.member = &plan.members[i];
+    w.storage_key = w.member->key.StorageKey();
+    std::string ext = Extension(w.member->key.file);
+    w.compress = std::find(compress_exts.begin(), compress_exts.end(), ext) != compress_exts.end();
+    w.is_sym = ext == "sym";
+  }
+  // Largest first, so one big member does not start last and stretch the wall time.
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return plan.members[a].size > plan.members[b].size; });
+  const size_t helpers = n == 0 ? 0 : std::min(pool_.threads(), n - 1);
+
+  // Phase 1: read, verify, hash and compress every member; nothing is stored yet.
+  {
+    FirstError error;
+    std::atomic<size_t> next{0};
+    RunWithHelpers(pool_, helpers, [&] {
+      std::unique_ptr<MemberReader> reader;
+      while (!error.failed()) {
+        size_t i = next.fetch_add(1, std::memory_order_relaxed);
+        if (i >= n) break;
+        if (!reader) {
+          auto opened = MemberReader::Open(request.archive);
+          if (!opened.ok()) {
+            error.Set(opened.status());
+            break;
+          }
+          reader = std::move(opened).value();
+        }
+        Status s = Prepare(works[order[i]], *reader);
+        if (!s.ok()) error.Set(std::move(s));
+      }
+    });
+    Status status = error.Get();
+    if (!status.ok()) return status;
+  }
+
+  db::Upload row;
+  row.user_id = request.user_id;
+  row.user_email = request.user_email;
+  row.filename = request.filename;
+  row.size = request.archive.length;
+  row.bucket_name = store_.Name();
+  row.download_url = request.download_url;
+  row.redirect_urls = request.redirect_urls;
+  row.try_symbols = request.try_symbols;
+  row.content_hash = plan.content_hash;
+  row.ignored_keys = plan.ignored;
+  row.created_at = created_at;
+  auto id = db_.CreateUpload(row);
+  if (!id.ok()) return Internal("creating upload record: " + id.status().ToString());
+
+  // Phase 2: store what is not there yet.
+  {
+    FirstError error;
+    std::atomic<size_t> next{0};
+    RunWithHelpers(pool_, helpers, [&] {
+      while (!error.failed()) {
+        size_t i = next.fetch_add(1, std::memory_order_relaxed);
+        if (i >= n) break;
+        MemberWork& w = works[order[i]];
+        if (w.outcome != MemberWork::Outcome::kPending) continue;
+        Status s = Store(w, *id);
+        if (!s.ok()) error.Set(std::move(s));
+      }
+    });
+    Status status = error.Get();
+    if (!status.ok()) {
+      spdlog::error("upload {} ({}) failed while storing: {}", *id, request.filename,
+                    status.ToString());
+      return Internal("upload " + std::to_string(*id) +
+                      " failed while storing: " + status.message());
+    }
+  }
+
+  std::vector<std::string> skipped;
+  for (const MemberWork& w : works) {
+    if (w.outcome == MemberWork::Outcome::kSkipped) skipped.push_back(w.storage_key);
+  }
+  Status completed = db_.CompleteUpload(*id, skipped, plan.ignored, NowMicros());
+  if (!completed.ok()) return Internal("completing upload record: " + completed.ToString());
+  auto stored = db_.GetUpload(*id);
+  if (!stored.ok()) return Internal("reading upload record: " + stored.status().ToString());
+  return stored;
+}
+
+Result<db::Upload> UploadService::UploadFromUrl(const UrlUploadRequest& request) {
+  SIGIL_RETURN_IF_ERROR(fetcher_.CheckUrl(request.url));
+  std::string name = UrlFileName(request.url);
+  SIGIL_RETURN_IF_ERROR(CheckArchiveName(name));
+  SIGIL_ASSIGN_OR_RETURN(FetchedArchive fetched, fetcher_.Fetch(request.url));
+  UploadRequest upload;
+  upload.user_id = request.user_id;
+  upload.user_email = request.user_email;
+  upload.filename = name;
+  upload.archive = ArchiveFile{fetched.file.path(), 0, fetched.size};
+  upload.try_symbols = request.try_symbols;
+  upload.download_url = request.url;
+  upload.redirect_urls = fetched.redirect_urls;
+  return Upload(upload);
+}
+
+}  // namespace sigil::upload

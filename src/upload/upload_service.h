@@ -1,0 +1,93 @@
+// UploadService: the upload pipeline of http-api.md §2, independent of HTTP.
+//
+//   inspect (central directory, every spec check) → per member, in parallel on the WorkerPool:
+//   pin key, Head (one stat, no listing), read + verify (size, CRC, bomb limits), MD5, .sym header,
+//   gzip (ISA-L) into a staged object → if every member passed: create the uploads row → per
+//   member, in parallel: store under the key lock unless another upload stored it meanwhile,
+//   file_uploads row, AddStoredKey, InvalidationBus::Publish → complete the uploads row.
+//
+// Nothing is stored and no row is written when any check fails. A storage failure while storing
+// leaves the uploads row with completed_at null and stored_keys saying what was stored; a retry
+// skips those. Concurrent uploads of one key on this node store it once (KeyRegistry; cross-node
+// notes there).
+//
+// Thread-safe. Upload/UploadFromUrl block: call them from a WorkerPool thread (they fan out on the
+// same pool and also work on the calling thread, so a busy pool cannot deadlock them). The borrowed
+// references must outlive the service.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.h"
+#include "common/invalidation_bus.h"
+#include "common/status.h"
+#include "common/worker_pool.h"
+#include "db/database.h"
+#include "storage/object_store.h"
+#include "upload/key_registry.h"
+#include "upload/staged_object.h"
+#include "upload/url_fetcher.h"
+#include "upload/zip_inspector.h"
+
+namespace sigil::upload {
+
+struct UploadRequest {
+  int64_t user_id = 0;
+  std::string user_email;
+  std::string filename;  // archive name as the client gave it; must end in .zip (any case)
+  ArchiveFile archive;   // where the archive's bytes are (must outlive the call)
+  bool try_symbols = false;
+  std::optional<std::string> download_url;  // set for upload by URL
+  std::vector<std::string> redirect_urls;
+};
+
+struct UrlUploadRequest {
+  int64_t user_id = 0;
+  std::string user_email;
+  std::string url;
+  bool try_symbols = false;
+};
+
+class UploadService {
+ public:
+  UploadService(const UploadConfig& config, storage::ObjectStore& store, db::Database& db,
+                WorkerPool& pool, InvalidationBus& bus, std::string tmp_dir);
+
+  // Validates, stores and records one archive. Returns the completed uploads row (id, timestamps,
+  // skipped_keys, ignored_keys, ...). Errors: kInvalidArgument/kTooLarge from the checks (nothing
+  // stored), kInternal when storage or the database fails.
+  Result<db::Upload> Upload(const UploadRequest& request);
+
+  // Downloads the archive (UrlFetcher rules) into the temp dir, then Upload()s it with the URL
+  // name.
+  Result<db::Upload> UploadFromUrl(const UrlUploadRequest& request);
+
+  // 400 `Unrecognized archive file extension ".rar"` unless `name` ends in ".zip" (any case).
+  static Status CheckArchiveName(std::string_view name);
+
+  // The storage name reported as "bucket".
+  std::string BucketName() const { return store_.Name(); }
+
+  const UploadConfig& config() const { return config_; }
+
+ private:
+  struct MemberWork;
+  Status Prepare(MemberWork& work, class MemberReader& reader);
+  Status Store(MemberWork& work, int64_t upload_id);
+
+  const UploadConfig& config_;
+  storage::ObjectStore& store_;
+  db::Database& db_;
+  WorkerPool& pool_;
+  InvalidationBus& bus_;
+  std::string tmp_dir_;
+  UrlFetcher fetcher_;
+  KeyRegistry keys_;
+  MemoryBudget staging_budget_;
+};
+
+}  // namespace sigil::upload
