@@ -73,6 +73,8 @@ class UploadService {
   std::string BucketName() const { return store_.Name(); }
 
   const UploadConfig& config() const { return config_; }
+  // Directory for temp files of this service (must exist).
+  const std::string& tmp_dir() const { return tmp_dir_; }
 
  private:
   struct MemberWork;

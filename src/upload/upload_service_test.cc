@@ -1,0 +1,229 @@
+#include "upload/upload_service.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "common/hashing.h"
+#include "upload/helper_fanout.h"
+#include "upload/testing/fakes.h"
+#include "upload/testing/zip_builder.h"
+
+namespace sigil::upload {
+namespace {
+
+using testing::ZipEntry;
+
+const std::string kUploads = std::string(SIGIL_SHARED_DIR) + "/testdata/uploads/";
+
+std::string Sym(const std::string& debug_file, const std::string& id, size_t body_lines) {
+  std::string s = "MODULE Linux x86_64 " + id + " " + debug_file + "\nINFO CODE_ID 1234ABCD " +
+                  debug_file + ".so\nINFO GENERATOR test 1.0\n";
+  for (size_t i = 0; i < body_lines; ++i)
+    s += "PUBLIC " + std::to_string(i * 16) + " 0 f" + std::to_string(i % 97) + "\n";
+  return s;
+}
+
+class UploadServiceTest : public ::testing::Test {
+ protected:
+  UploadServiceTest() : pool_(3, 64) {
+    bus_.Subscribe([this](const SymbolKey& k) {
+      std::lock_guard lock(mu_);
+      published_.push_back(k.StorageKey());
+    });
+  }
+
+  UploadService Service() {
+    return UploadService(config_, store_, db_, pool_, bus_, ::testing::TempDir());
+  }
+
+  Result<db::Upload> UploadFile(UploadService& s, const std::string& path,
+                                const std::string& name = "x.zip", bool is_try = false) {
+    UploadRequest r;
+    r.user_id = 7;
+    r.user_email = "u@example.com";
+    r.filename = name;
+    r.archive = ArchiveFile{path, 0, testing::ReadFileOrDie(path).size()};
+    r.try_symbols = is_try;
+    return s.Upload(r);
+  }
+
+  Result<db::Upload> UploadEntries(UploadService& s, const std::vector<ZipEntry>& entries) {
+    std::string path = ::testing::TempDir() + "/svc-" + std::to_string(counter_++) + ".zip";
+    Status w = testing::WriteZip(path, entries);
+    if (!w.ok()) return w;
+    return UploadFile(s, path);
+  }
+
+  UploadConfig config_;
+  testing::FakeObjectStore store_;
+  testing::FakeDatabase db_;
+  WorkerPool pool_;
+  LocalInvalidationBus bus_;
+  std::mutex mu_;
+  std::vector<std::string> published_;
+  int counter_ = 0;
+};
+
+TEST_F(UploadServiceTest, SampleZipStoresJpegAsIsAndSymGzipped) {
+  UploadService s = Service();
+  auto up = UploadFile(s, kUploads + "sample.zip", "sample.zip");
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  EXPECT_TRUE(up->completed_at.has_value());
+  EXPECT_EQ(up->filename, "sample.zip");
+  EXPECT_EQ(up->size, 70398u);
+  EXPECT_EQ(up->ignored_keys, std::vector<std::string>{"build-symbols.txt"});
+  EXPECT_TRUE(up->skipped_keys.empty());
+  EXPECT_EQ(up->stored_keys.size(), 2u);
+
+  auto objects = store_.Snapshot();
+  ASSERT_EQ(objects.size(), 2u);
+  const auto& jpeg = objects.at("flag/DEADBEEF/flag.jpeg");
+  EXPECT_EQ(jpeg.data.size(), 69183u);
+  EXPECT_EQ(jpeg.info.content_encoding, "");
+  const auto& sym = objects.at("xpcshell.dbg/A7D6F1BB18CD4CB48/xpcshell.sym");
+  EXPECT_EQ(sym.info.content_encoding, "gzip");
+  EXPECT_EQ(sym.info.content_type, "text/plain");
+  auto plain = testing::Gunzip(sym.data);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->size(), 1156u);
+  EXPECT_EQ(sym.info.metadata.at("original_size"), "1156");
+  EXPECT_EQ(sym.info.metadata.at("original_md5_hash"), Md5Hex(*plain));
+
+  auto files = db_.ListFileUploads(up->id);
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 2u);
+  for (const auto& f : *files) {
+    if (f.key.ends_with(".sym")) {
+      EXPECT_TRUE(f.compressed);
+      // Recorded from the file's MODULE line, not from its path in the archive.
+      EXPECT_EQ(f.debug_filename, "xpcshell");
+      EXPECT_EQ(f.debug_id, "BBACA09FD1C13F6C84254BFD8732AF400");
+      EXPECT_EQ(f.size, sym.data.size());
+    }
+  }
+  std::sort(published_.begin(), published_.end());
+  EXPECT_EQ(published_, (std::vector<std::string>{"flag/DEADBEEF/flag.jpeg",
+                                                  "xpcshell.dbg/A7D6F1BB18CD4CB48/xpcshell.sym"}));
+
+  // The same archive again: both skipped, one Head each, no listing, no new puts.
+  int heads = store_.heads(), puts = store_.puts();
+  auto again = UploadFile(s, kUploads + "sample.zip", "sample.zip");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->skipped_keys.size(), 2u);
+  EXPECT_EQ(store_.heads() - heads, 2);
+  EXPECT_EQ(store_.puts(), puts);
+  EXPECT_EQ(store_.lists(), 0);
+}
+
+TEST_F(UploadServiceTest, SymHeaderRecorded) {
+  UploadService s = Service();
+  auto up = UploadEntries(s, {{"libx.so/0123ABCD0/libx.so.sym", Sym("libx.so", "0123abcd0", 10)}});
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  auto files = db_.ListFileUploads(up->id);
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ((*files)[0].debug_filename, "libx.so");
+  EXPECT_EQ((*files)[0].debug_id, "0123ABCD0");
+  EXPECT_EQ((*files)[0].code_id, "1234ABCD");
+  EXPECT_EQ((*files)[0].code_file, "libx.so.so");
+  EXPECT_EQ((*files)[0].generator, "test 1.0");
+}
+
+TEST_F(UploadServiceTest, ChangedContentIsRewrittenAsUpdate) {
+  UploadService s = Service();
+  ASSERT_TRUE(UploadEntries(s, {{"a.pdb/AB/a.sym", Sym("a.pdb", "AB", 100)}}).ok());
+  std::string changed = Sym("a.pdb", "AB", 100);
+  changed[changed.size() - 2] = 'Z';  // same size, different MD5
+  auto up = UploadEntries(s, {{"a.pdb/AB/a.sym", changed}});
+  ASSERT_TRUE(up.ok());
+  EXPECT_TRUE(up->skipped_keys.empty());
+  auto files = db_.ListFileUploads(up->id);
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_TRUE((*files)[0].update);
+  EXPECT_EQ(*testing::Gunzip(store_.Snapshot().at("a.pdb/AB/a.sym").data), changed);
+}
+
+TEST_F(UploadServiceTest, CorruptMemberLeavesStorageAndDatabaseUntouched) {
+  auto zip = testing::MakeZip({{"a.pdb/AB/a.sym", Sym("a.pdb", "AB", 100)},
+                               {"b.pdb/CD/b.sym", Sym("b.pdb", "CD", 100000)}});
+  ASSERT_TRUE(zip.ok());
+  ASSERT_TRUE(testing::PatchCrc(*zip, "b.pdb/CD/b.sym", 1).ok());
+  std::string path = ::testing::TempDir() + "/crc.zip";
+  testing::WriteFileOrDie(path, *zip);
+  UploadService s = Service();
+  auto up = UploadFile(s, path);
+  EXPECT_EQ(up.status().message(), "Archive member 'b.pdb/CD/b.sym' is corrupt (CRC mismatch)");
+  EXPECT_TRUE(store_.Snapshot().empty());
+  EXPECT_EQ(db_.upload_count(), 0u);
+}
+
+TEST_F(UploadServiceTest, StorageFailureMidwayKeepsIncompleteRecordAndRetrySkips) {
+  UploadService s = Service();
+  std::vector<ZipEntry> entries;
+  for (int i = 0; i < 6; ++i) {
+    std::string id = "ABCDEF" + std::to_string(i);
+    entries.push_back({"m.pdb/" + id + "/m.sym", Sym("m.pdb", id, 50)});
+  }
+  store_.FailPutsAfter(3);
+  auto up = UploadEntries(s, entries);
+  EXPECT_EQ(up.status().code(), StatusCode::kInternal);
+  ASSERT_EQ(db_.upload_count(), 1u);
+  auto row = db_.GetUpload(1);
+  EXPECT_FALSE(row->completed_at.has_value());
+  EXPECT_EQ(row->stored_keys.size(), 3u);
+  EXPECT_EQ(store_.Snapshot().size(), 3u);
+
+  store_.FailPutsAfter(-1);
+  auto retry = UploadEntries(s, entries);
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  EXPECT_EQ(retry->skipped_keys.size(), 3u);
+  EXPECT_EQ(retry->stored_keys.size(), 3u);
+  EXPECT_EQ(store_.Snapshot().size(), 6u);
+}
+
+TEST_F(UploadServiceTest, ConcurrentUploadsOfTheSameKeysStoreEachOnce) {
+  UploadService s = Service();
+  std::vector<ZipEntry> entries;
+  for (int i = 0; i < 20; ++i) {
+    std::string id = "FEED" + std::to_string(i);
+    entries.push_back({"c.pdb/" + id + "/c.sym", Sym("c.pdb", id, 2000)});
+  }
+  std::string path = ::testing::TempDir() + "/same.zip";
+  ASSERT_TRUE(testing::WriteZip(path, entries).ok());
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&] {
+      if (UploadFile(s, path).ok()) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 6);
+  EXPECT_EQ(store_.puts(), 20);
+  EXPECT_EQ(db_.file_upload_count(), 20u);
+}
+
+TEST_F(UploadServiceTest, NameChecks) {
+  EXPECT_TRUE(UploadService::CheckArchiveName("a.ZIP").ok());
+  EXPECT_EQ(UploadService::CheckArchiveName("a.rar").message(),
+            "Unrecognized archive file extension \".rar\"");
+  EXPECT_EQ(UploadService::CheckArchiveName("noext").message(),
+            "Unrecognized archive file extension \"\"");
+}
+
+TEST(HelperFanoutTest, CallerFinishesEvenWhenPoolIsBusy) {
+  WorkerPool pool(1, 4);
+  std::atomic<bool> release{false};
+  pool.Submit([&] {
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+  std::atomic<int> next{0}, done{0};
+  RunWithHelpers(pool, 3, [&] {
+    while (next.fetch_add(1) < 100) ++done;
+  });
+  EXPECT_EQ(done.load(), 100);
+  release = true;
+}
+
+}  // namespace
+}  // namespace sigil::upload
