@@ -1,0 +1,848 @@
+#include "symbolication/index_builder.h"
+
+#include <fcntl.h>
+#include <libdeflate.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <memory>
+#include <memory_resource>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "symbolication/index_format.h"
+
+namespace sigil::symbolication {
+namespace {
+
+namespace f = format;
+constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
+constexpr uint64_t kSegmentSpan = uint64_t{1} << 32;  // range offsets are 32-bit
+
+uint64_t HashBytes(std::string_view s) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+  const char* p = s.data();
+  size_t n = s.size(), i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+  }
+  uint64_t w = 0;
+  std::memcpy(&w, p + i, n - i);
+  h = (h ^ w) * 0x94D049BB133111EBull;
+  return h ^ (h >> 31);
+}
+
+// Deduplicating string table: one copy of each distinct string.
+class StringTable {
+ public:
+  StringTable() : slots_(1024, f::kNone) { offsets_.push_back(0); }
+
+  uint32_t Intern(std::string_view s) {
+    if (count() * 2 >= slots_.size()) Grow();
+    size_t mask = slots_.size() - 1;
+    size_t i = HashBytes(s) & mask;
+    while (slots_[i] != f::kNone) {
+      if (Get(slots_[i]) == s) return slots_[i];
+      i = (i + 1) & mask;
+    }
+    uint32_t id = static_cast<uint32_t>(count());
+    data_.append(s);
+    offsets_.push_back(data_.size());
+    slots_[i] = id;
+    return id;
+  }
+  std::string_view Get(uint32_t id) const {
+    return std::string_view(data_).substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
+  }
+  size_t count() const { return offsets_.size() - 1; }
+  const std::string& data() const { return data_; }
+  const std::vector<uint64_t>& offsets() const { return offsets_; }
+
+ private:
+  void Grow() {
+    std::vector<uint32_t> slots(slots_.size() * 2, f::kNone);
+    size_t mask = slots.size() - 1;
+    for (uint32_t id = 0; id < count(); ++id) {
+      size_t i = HashBytes(Get(id)) & mask;
+      while (slots[i] != f::kNone) i = (i + 1) & mask;
+      slots[i] = id;
+    }
+    slots_.swap(slots);
+  }
+
+  std::string data_;
+  std::vector<uint64_t> offsets_;
+  std::vector<uint32_t> slots_;
+};
+
+// int32 id -> value, first insert wins (Breakpad's std::map::insert).
+class IdMap {
+ public:
+  void InsertFirst(int32_t id, uint32_t value) {
+    if (id >= 0 && id < kDense) {
+      if (static_cast<size_t>(id) >= dense_.size())
+        dense_.resize(static_cast<size_t>(id) + 1, f::kNone);
+      if (dense_[id] == f::kNone) dense_[id] = value;
+      return;
+    }
+    sparse_.emplace(id, value);
+  }
+  uint32_t Find(int32_t id) const {
+    if (id >= 0 && id < kDense)
+      return static_cast<size_t>(id) < dense_.size() ? dense_[id] : f::kNone;
+    auto it = sparse_.find(id);
+    return it == sparse_.end() ? f::kNone : it->second;
+  }
+
+ private:
+  static constexpr int32_t kDense = 1 << 20;
+  std::vector<uint32_t> dense_;
+  std::unordered_map<int32_t, uint32_t> sparse_;
+};
+
+// Breakpad RangeMap::StoreRange with exclusive ranges: rejects a range overlapping a stored one.
+// map: high -> base.
+bool ExclusiveInsert(std::map<uint64_t, uint64_t>& m, uint64_t base, uint64_t high) {
+  auto ib = m.lower_bound(base);
+  auto ih = m.lower_bound(high);
+  if (ib != ih) return false;
+  if (ih != m.end() && ih->second <= high) return false;
+  m.emplace(high, base);
+  return true;
+}
+
+struct Segment {
+  uint64_t start;
+  uint32_t line_begin, line_end;
+  uint32_t inline_begin, inline_end;
+  uint32_t lexc_begin, lexc_end;
+  uint32_t iexc_begin, iexc_end;
+};
+
+struct FuncOut {
+  uint64_t address, size;
+  uint32_t name, flags;
+  uint32_t seg_begin, seg_count;
+};
+
+struct PublicOut {
+  uint64_t address;
+  uint32_t name, flags;
+};
+
+struct PendingInline {
+  int32_t call_line, call_file_id, origin_id;
+  bool has_call_file;
+  uint32_t range_begin, range_count;
+};
+
+// Raw (unresolved) fields of an emitted inline node.
+struct NodeRaw {
+  int32_t origin_id, call_file_id;
+  bool has_call_file;
+};
+
+// One node of the ContainedRangeMap emulation.
+struct TreeNode {
+  uint64_t base, high;
+  uint32_t inline_index, range_index;
+  std::pmr::map<uint64_t, uint32_t>* children;  // high -> node, or null
+};
+
+struct FlatNode {
+  uint64_t start, high;  // clipped to the function
+  uint32_t parent;       // FlatNode index or kNone
+  uint32_t inline_index, range_index;
+};
+
+class Builder : public SymVisitor {
+ public:
+  explicit Builder(const BuildOptions& options) : options_(options) {}
+
+  Result<BuiltIndex> Build(std::string_view data) {
+    BuiltIndex out;
+    out.stats.parse = ParseSym(data, *this, options_.parse);
+    FinishFunc();
+    if (too_large_)
+      return TooLarge("symbol file has more records than the index format allows (2^32)");
+    return Assemble(data.size(), std::move(out));
+  }
+
+  void OnModule(const ModuleRecord& r) override {
+    if (have_module_) return;
+    have_module_ = true;
+    module_os_ = strings_.Intern(r.os);
+    module_arch_ = strings_.Intern(r.arch);
+    module_id_ = strings_.Intern(r.id);
+    module_name_ = strings_.Intern(r.name);
+    debug_id_ = std::string(r.id.substr(0, 63));
+  }
+
+  void OnCodeId(std::string_view code_id, std::string_view code_file) override {
+    if (have_code_id_) return;
+    have_code_id_ = true;
+    code_id_ = strings_.Intern(code_id);
+    if (!code_file.empty()) code_file_ = strings_.Intern(code_file);
+  }
+
+  void OnFile(const FileRecord& r) override {
+    if (files_by_id_.Find(r.id) != f::kNone) return;
+    uint32_t index = static_cast<uint32_t>(file_names_.size());
+    file_names_.push_back(strings_.Intern(r.name));
+    files_by_id_.InsertFirst(r.id, index);
+  }
+
+  void OnInlineOrigin(const InlineOriginRecord& r) override {
+    if (origins_.Find(r.id) != f::kNone) return;
+    origins_.InsertFirst(r.id, strings_.Intern(r.name));
+  }
+
+  void OnFunc(const FuncRecord& r) override {
+    FinishFunc();
+    last_nest_level_ = 0;
+    cur_accepted_ = AcceptFunc(r.address, r.size);
+    if (!cur_accepted_) return;
+    cur_.address = r.address;
+    cur_.size = r.size;
+    cur_.name = strings_.Intern(r.name);
+    cur_.flags = r.is_multiple ? f::kSymbolMultiple : 0;
+  }
+
+  void OnLine(const LineRecord& r) override {
+    if (cur_accepted_) cur_lines_.push_back(r);
+  }
+
+  void OnInline(const InlineRecord& r) override {
+    // Function::AppendInline: an INLINE nested deeper than its parent's level + 1 lost its parent.
+    if (int64_t{r.nest_level} > int64_t{last_nest_level_} + 1) return;
+    last_nest_level_ = r.nest_level;
+    if (!cur_accepted_) return;
+    PendingInline p{r.call_site_line,
+                    r.call_site_file_id,
+                    r.origin_id,
+                    r.has_call_site_file,
+                    static_cast<uint32_t>(cur_ranges_.size()),
+                    static_cast<uint32_t>(r.ranges.size())};
+    cur_ranges_.insert(cur_ranges_.end(), r.ranges.begin(), r.ranges.end());
+    cur_inlines_.push_back(p);
+  }
+
+  bool OnPublic(const PublicRecord& r) override {
+    FinishFunc();
+    cur_accepted_ = false;
+    if (r.address == 0) return true;
+    if (publics_sorted_ && (publics_.empty() || r.address > publics_.back().address)) {
+      // fast path: ascending addresses
+    } else {
+      if (publics_sorted_) {
+        publics_sorted_ = false;
+        for (const PublicOut& p : publics_) public_addresses_.insert(p.address);
+      }
+      if (!public_addresses_.insert(r.address).second) return false;
+    }
+    publics_.push_back(
+        PublicOut{r.address, strings_.Intern(r.name), r.is_multiple ? f::kSymbolMultiple : 0u});
+    return true;
+  }
+
+ private:
+  bool AcceptFunc(uint64_t address, uint64_t size) {
+    if (size == 0) return false;
+    uint64_t high = address + (size - 1);
+    if (high < address) return false;
+    if (funcs_sorted_) {
+      if (!have_last_func_ || address > last_func_high_) {
+        have_last_func_ = true;
+        last_func_high_ = high;
+        return true;
+      }
+      funcs_sorted_ = false;
+      for (const FuncOut& fo : funcs_) func_map_.emplace(fo.address + (fo.size - 1), fo.address);
+      if (cur_accepted_) func_map_.emplace(cur_.address + (cur_.size - 1), cur_.address);
+    }
+    return ExclusiveInsert(func_map_, address, high);
+  }
+
+  // Resolves the current FUNC's lines and inlines and appends them to the output tables.
+  void FinishFunc() {
+    if (!cur_accepted_) {
+      cur_lines_.clear();
+      cur_inlines_.clear();
+      cur_ranges_.clear();
+      return;
+    }
+    cur_accepted_ = false;
+    const uint64_t fs = cur_.address;
+    const uint64_t fe = cur_.address + (cur_.size - 1);
+    SelectLines(fs, fe);
+    FlattenInlines(fs, fe);
+
+    FuncOut out = cur_;
+    out.seg_begin = static_cast<uint32_t>(segments_.size());
+    size_t li = 0, ni_begin = 0;
+    for (uint64_t ss = fs;; ss += kSegmentSpan) {
+      uint64_t se = (fe - ss < kSegmentSpan) ? fe : ss + (kSegmentSpan - 1);
+      Segment seg{};
+      seg.start = ss;
+      seg.line_begin = Count(lines_.size());
+      seg.lexc_begin = Count(line_bases_.size());
+      EmitLines(ss, se, &li);
+      seg.line_end = Count(lines_.size());
+      seg.lexc_end = Count(line_bases_.size());
+      seg.inline_begin = Count(nodes_.size());
+      seg.iexc_begin = Count(inline_bases_.size());
+      EmitInlines(ss, se, &ni_begin);
+      seg.inline_end = Count(nodes_.size());
+      seg.iexc_end = Count(inline_bases_.size());
+      segments_.push_back(seg);
+      if (se == fe) break;
+    }
+    out.seg_count = Count(segments_.size()) - out.seg_begin;
+    funcs_.push_back(out);
+    cur_lines_.clear();
+    cur_inlines_.clear();
+    cur_ranges_.clear();
+  }
+
+  uint32_t Count(size_t n) {
+    if (n >= f::kNone - 1) too_large_ = true;
+    return static_cast<uint32_t>(n);
+  }
+
+  // The function's line records that Breakpad keeps (earlier wins on overlap), clipped to [fs, fe],
+  // sorted by address, into clipped_lines_.
+  void SelectLines(uint64_t fs, uint64_t fe) {
+    clipped_lines_.clear();
+    selected_.clear();
+    bool sorted = true;
+    uint64_t prev_high = 0;
+    for (uint32_t i = 0; i < cur_lines_.size(); ++i) {
+      const LineRecord& l = cur_lines_[i];
+      if (l.size == 0) continue;
+      uint64_t high = l.address + (l.size - 1);
+      if (high < l.address) continue;
+      if (selected_.empty() || l.address > prev_high) {
+        selected_.push_back(i);
+        prev_high = high;
+      } else {
+        sorted = false;
+        break;
+      }
+    }
+    if (!sorted) {
+      selected_.clear();
+      std::map<uint64_t, uint64_t> m;
+      std::map<uint64_t, uint32_t> index_by_high;
+      for (uint32_t i = 0; i < cur_lines_.size(); ++i) {
+        const LineRecord& l = cur_lines_[i];
+        if (l.size == 0) continue;
+        uint64_t high = l.address + (l.size - 1);
+        if (high < l.address) continue;
+        if (ExclusiveInsert(m, l.address, high)) index_by_high.emplace(high, i);
+      }
+      for (const auto& [high, i] : index_by_high) selected_.push_back(i);
+    }
+    for (uint32_t i : selected_) {
+      const LineRecord& l = cur_lines_[i];
+      uint64_t high = l.address + (l.size - 1);
+      uint64_t s = std::max(l.address, fs), e = std::min(high, fe);
+      if (s > e) continue;
+      clipped_lines_.push_back(ClippedLine{s, e, l.address, l.line, l.file_id});
+    }
+  }
+
+  void EmitLines(uint64_t ss, uint64_t se, size_t* li) {
+    while (*li < clipped_lines_.size()) {
+      const ClippedLine& c = clipped_lines_[*li];
+      if (c.start > se) return;
+      uint64_t s = std::max(c.start, ss), e = std::min(c.high, se);
+      uint32_t index = Count(lines_.size());
+      uint32_t offset = static_cast<uint32_t>(s - ss);
+      uint32_t flags = 0;
+      if (c.base != s) {
+        flags = f::kLineBaseFlag;
+        line_bases_.push_back(f::LineBaseException{index, 0, c.base});
+      }
+      lines_.push_back(f::LineEntry{offset, c.line, flags});
+      line_file_ids_.push_back(c.file_id);
+      bool next_adjacent =
+          *li + 1 < clipped_lines_.size() && clipped_lines_[*li + 1].start == e + 1;
+      if (e < se && !next_adjacent) {
+        lines_.push_back(f::LineEntry{static_cast<uint32_t>(e + 1 - ss), 0, f::kLineGap});
+        line_file_ids_.push_back(0);
+      }
+      if (c.high > se) return;  // continues in the next segment
+      ++*li;
+    }
+  }
+
+  // ContainedRangeMap::StoreRange (allow_equal_range = true) on the emulated tree.
+  void StoreInlineRange(uint64_t base, uint64_t size, uint32_t inline_index, uint32_t range_index) {
+    if (size == 0) return;
+    uint64_t high = base + (size - 1);
+    if (high < base) return;
+    uint32_t cur = 0;
+    for (;;) {
+      auto* ch = tree_[cur].children;
+      if (ch == nullptr) ch = tree_[cur].children = NewChildren();
+      auto ib = ch->lower_bound(base);
+      auto ih = ch->lower_bound(high);
+      if (ib == ih && ib != ch->end() && base >= tree_[ib->second].base) {
+        cur = ib->second;
+        continue;
+      }
+      bool contains_high = ih != ch->end() && high >= tree_[ih->second].base;
+      if ((ib != ch->end() && base > tree_[ib->second].base) ||
+          (contains_high && high < tree_[ih->second].high)) {
+        return;
+      }
+      if (contains_high) ++ih;
+      uint32_t n = static_cast<uint32_t>(tree_.size());
+      tree_.push_back(TreeNode{base, high, inline_index, range_index, nullptr});
+      if (ib != ih) {
+        auto* moved = NewChildren();
+        moved->insert(ib, ih);
+        ch->erase(ib, ih);
+        tree_[n].children = moved;
+      }
+      ch->emplace(high, n);
+      return;
+    }
+  }
+
+  std::pmr::map<uint64_t, uint32_t>* NewChildren() {
+    return new (tree_pool_.allocate(sizeof(std::pmr::map<uint64_t, uint32_t>),
+                                    alignof(std::pmr::map<uint64_t, uint32_t>)))
+        std::pmr::map<uint64_t, uint32_t>(&tree_pool_);
+  }
+
+  // Builds the inline tree of the current function and lists it in pre-order, clipped to [fs, fe].
+  void FlattenInlines(uint64_t fs, uint64_t fe) {
+    flat_.clear();
+    if (cur_inlines_.empty()) return;
+    tree_.clear();
+    tree_.push_back(TreeNode{0, kU64Max, 0, 0, nullptr});
+    for (uint32_t i = 0; i < cur_inlines_.size(); ++i) {
+      const PendingInline& p = cur_inlines_[i];
+      for (uint32_t k = 0; k < p.range_count; ++k) {
+        const AddressRange& r = cur_ranges_[p.range_begin + k];
+        StoreInlineRange(r.address, r.size, i, k);
+      }
+    }
+    // Iterative pre-order walk: (node, flat index of its parent).
+    stack_.clear();
+    auto push_children = [&](uint32_t node, uint32_t flat_parent) {
+      auto* ch = tree_[node].children;
+      if (ch == nullptr) return;
+      for (auto it = ch->rbegin(); it != ch->rend(); ++it)
+        stack_.push_back({it->second, flat_parent});
+    };
+    push_children(0, f::kNone);
+    while (!stack_.empty()) {
+      auto [node, parent] = stack_.back();
+      stack_.pop_back();
+      const TreeNode& t = tree_[node];
+      uint64_t s = std::max(t.base, fs), e = std::min(t.high, fe);
+      if (s > e) continue;  // outside the function: unreachable, and so is everything inside it
+      uint32_t flat = static_cast<uint32_t>(flat_.size());
+      flat_.push_back(FlatNode{s, e, parent, t.inline_index, t.range_index});
+      push_children(node, flat);
+    }
+    for (TreeNode& t : tree_) {
+      if (t.children != nullptr) t.children->~map();
+    }
+    tree_.clear();
+    tree_pool_.release();
+  }
+
+  void EmitInlines(uint64_t ss, uint64_t se, size_t* /*unused*/) {
+    if (flat_.empty()) return;
+    emitted_.assign(flat_.size(), f::kNone);
+    for (uint32_t i = 0; i < flat_.size(); ++i) {
+      const FlatNode& fn = flat_[i];
+      uint64_t s = std::max(fn.start, ss), e = std::min(fn.high, se);
+      if (s > e) continue;
+      uint32_t index = Count(nodes_.size());
+      emitted_[i] = index;
+      const PendingInline& p = cur_inlines_[fn.inline_index];
+      uint32_t parent = fn.parent == f::kNone ? f::kNone : emitted_[fn.parent];
+      // function_base: the first listed range of the INLINE that contains the address.
+      const AddressRange& own = cur_ranges_[p.range_begin + fn.range_index];
+      uint64_t own_high = own.address + (own.size - 1);
+      bool simple = true;
+      for (uint32_t k = 0; k < fn.range_index && simple; ++k) {
+        const AddressRange& r = cur_ranges_[p.range_begin + k];
+        if (r.size == 0) continue;
+        uint64_t end = r.address + r.size;  // Breakpad compares address < first + second (wrapping)
+        if (end < r.address) {
+          simple = false;
+        } else if (r.address <= own_high && end > own.address) {
+          simple = false;
+        }
+      }
+      uint32_t flags = 0;
+      if (!simple || own.address != s) {
+        flags = f::kInlineBaseFlag;
+        uint32_t first = simple ? fn.range_index : 0;
+        uint32_t range_begin = Count(inline_ranges_.size());
+        for (uint32_t k = first; k <= fn.range_index; ++k) {
+          const AddressRange& r = cur_ranges_[p.range_begin + k];
+          inline_ranges_.push_back(f::InlineRange{r.address, r.size});
+        }
+        inline_bases_.push_back(
+            f::InlineBaseException{index, range_begin, fn.range_index - first + 1, 0});
+      }
+      nodes_.push_back(f::InlineNode{static_cast<uint32_t>(s - ss), static_cast<uint32_t>(e - ss),
+                                     parent, 0, flags, p.call_line});
+      nodes_raw_.push_back(NodeRaw{p.origin_id, p.call_file_id, p.has_call_file});
+    }
+  }
+
+  // Puts function blocks in address order (they are already, unless FUNCs came out of order).
+  void SortBlocks() {
+    bool sorted = true;
+    for (size_t i = 1; i < funcs_.size() && sorted; ++i)
+      sorted = funcs_[i - 1].address < funcs_[i].address;
+    if (sorted) return;
+    std::sort(funcs_.begin(), funcs_.end(),
+              [](const FuncOut& a, const FuncOut& b) { return a.address < b.address; });
+    std::vector<f::LineEntry> lines;
+    std::vector<int32_t> line_file_ids;
+    std::vector<f::LineBaseException> line_bases;
+    std::vector<f::InlineNode> nodes;
+    std::vector<NodeRaw> nodes_raw;
+    std::vector<f::InlineBaseException> inline_bases;
+    std::vector<Segment> segments;
+    lines.reserve(lines_.size());
+    nodes.reserve(nodes_.size());
+    for (FuncOut& fo : funcs_) {
+      uint32_t seg_begin = static_cast<uint32_t>(segments.size());
+      for (uint32_t k = 0; k < fo.seg_count; ++k) {
+        Segment s = segments_[fo.seg_begin + k];
+        Segment n = s;
+        n.line_begin = static_cast<uint32_t>(lines.size());
+        n.inline_begin = static_cast<uint32_t>(nodes.size());
+        int64_t line_shift = int64_t{n.line_begin} - s.line_begin;
+        int64_t node_shift = int64_t{n.inline_begin} - s.inline_begin;
+        lines.insert(lines.end(), lines_.begin() + s.line_begin, lines_.begin() + s.line_end);
+        line_file_ids.insert(line_file_ids.end(), line_file_ids_.begin() + s.line_begin,
+                             line_file_ids_.begin() + s.line_end);
+        for (uint32_t x = s.lexc_begin; x < s.lexc_end; ++x) {
+          f::LineBaseException e = line_bases_[x];
+          e.line_index = static_cast<uint32_t>(e.line_index + line_shift);
+          line_bases.push_back(e);
+        }
+        for (uint32_t x = s.inline_begin; x < s.inline_end; ++x) {
+          f::InlineNode node = nodes_[x];
+          if (node.parent != f::kNone)
+            node.parent = static_cast<uint32_t>(node.parent + node_shift);
+          nodes.push_back(node);
+          nodes_raw.push_back(nodes_raw_[x]);
+        }
+        for (uint32_t x = s.iexc_begin; x < s.iexc_end; ++x) {
+          f::InlineBaseException e = inline_bases_[x];
+          e.node_index = static_cast<uint32_t>(e.node_index + node_shift);
+          inline_bases.push_back(e);
+        }
+        n.line_end = static_cast<uint32_t>(lines.size());
+        n.inline_end = static_cast<uint32_t>(nodes.size());
+        segments.push_back(n);
+      }
+      fo.seg_begin = seg_begin;
+    }
+    lines_.swap(lines);
+    line_file_ids_.swap(line_file_ids);
+    line_bases_.swap(line_bases);
+    nodes_.swap(nodes);
+    nodes_raw_.swap(nodes_raw);
+    inline_bases_.swap(inline_bases);
+    segments_.swap(segments);
+  }
+
+  struct Range {
+    uint64_t start;
+    uint32_t symbol;
+    uint32_t line_begin;
+    uint32_t inline_begin;
+  };
+
+  // Breakpad's lookup as a piecewise-constant map: a FUNC covering the address wins, else the
+  // nearest PUBLIC at or below it if that is above the nearest FUNC's start.
+  std::vector<Range> Sweep(std::vector<f::SymbolRecord>* symbols) {
+    std::sort(publics_.begin(), publics_.end(),
+              [](const PublicOut& a, const PublicOut& b) { return a.address < b.address; });
+    std::vector<uint32_t> public_symbol(publics_.size(), f::kNone);
+    for (const FuncOut& fo : funcs_)
+      symbols->push_back(f::SymbolRecord{fo.address, fo.name, fo.flags});
+    std::vector<Range> out;
+    size_t fi = 0;  // next function whose start is > current point
+    size_t pi = 0;  // next public whose address is > current point
+    long cur_f = -1, cur_p = -1;
+    uint32_t line_pos = 0, inline_pos = 0;
+    // Candidate points from functions, generated lazily in ascending order.
+    size_t gf = 0, gseg = 0;
+    bool g_end = false;  // next candidate of function gf is its end + 1
+    auto next_func_point = [&](uint64_t* at) -> bool {
+      while (gf < funcs_.size()) {
+        const FuncOut& fo = funcs_[gf];
+        if (!g_end) {
+          *at = segments_[fo.seg_begin + gseg].start;
+          if (++gseg == fo.seg_count) g_end = true;
+          return true;
+        }
+        uint64_t high = fo.address + (fo.size - 1);
+        ++gf;
+        gseg = 0;
+        g_end = false;
+        if (high != kU64Max) {
+          *at = high + 1;
+          return true;
+        }
+      }
+      return false;
+    };
+    uint64_t fpoint = 0;
+    bool have_f = next_func_point(&fpoint);
+    uint32_t prev_symbol = f::kNone - 1;  // impossible value: forces the first entry
+    int64_t prev_seg = -2;
+    while (have_f || pi < publics_.size()) {
+      uint64_t b;
+      if (have_f && (pi >= publics_.size() || fpoint <= publics_[pi].address)) {
+        b = fpoint;
+      } else {
+        b = publics_[pi].address;
+      }
+      while (have_f && fpoint <= b) have_f = next_func_point(&fpoint);
+      while (fi < funcs_.size() && funcs_[fi].address <= b) cur_f = static_cast<long>(fi++);
+      while (pi < publics_.size() && publics_[pi].address <= b) cur_p = static_cast<long>(pi++);
+      uint32_t symbol = f::kNone;
+      int64_t seg = -1;
+      if (cur_f >= 0) {
+        const FuncOut& fo = funcs_[cur_f];
+        if (b - fo.address < fo.size) {
+          symbol = static_cast<uint32_t>(cur_f);
+          seg = static_cast<int64_t>(fo.seg_begin + (b - fo.address) / kSegmentSpan);
+        }
+      }
+      if (symbol == f::kNone && cur_p >= 0 &&
+          (cur_f < 0 || publics_[cur_p].address > funcs_[cur_f].address)) {
+        if (public_symbol[cur_p] == f::kNone) {
+          public_symbol[cur_p] = Count(symbols->size());
+          const PublicOut& p = publics_[cur_p];
+          symbols->push_back(f::SymbolRecord{p.address, p.name, p.flags | f::kSymbolPublic});
+        }
+        symbol = public_symbol[cur_p];
+      }
+      if (symbol == prev_symbol && seg == prev_seg) continue;
+      prev_symbol = symbol;
+      prev_seg = seg;
+      Range r{b, symbol, line_pos, inline_pos};
+      if (seg >= 0) {
+        const Segment& s = segments_[seg];
+        r.line_begin = s.line_begin;
+        r.inline_begin = s.inline_begin;
+        line_pos = s.line_end;
+        inline_pos = s.inline_end;
+      }
+      if (out.empty() && symbol == f::kNone) continue;  // nothing below the first symbol
+      out.push_back(r);
+    }
+    return out;
+  }
+
+  Result<BuiltIndex> Assemble(uint64_t source_size, BuiltIndex out) {
+    SortBlocks();
+    // Resolve FILE ids and inline origins now that every record has been read.
+    for (size_t i = 0; i < lines_.size(); ++i) {
+      f::LineEntry& l = lines_[i];
+      if (l.file == f::kLineGap) continue;
+      uint32_t file = files_by_id_.Find(line_file_ids_[i]);
+      l.file = (l.file & f::kLineBaseFlag) | (file == f::kNone ? f::kLineNoFile : file);
+    }
+    uint32_t omitted = f::kNone;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      f::InlineNode& n = nodes_[i];
+      const NodeRaw& raw = nodes_raw_[i];
+      uint32_t name = origins_.Find(raw.origin_id);
+      if (name == f::kNone) {
+        if (omitted == f::kNone) omitted = strings_.Intern("<name omitted>");
+        name = omitted;
+      }
+      n.name = name;
+      uint32_t file = raw.has_call_file ? files_by_id_.Find(raw.call_file_id) : f::kNone;
+      n.call_file =
+          (n.call_file & f::kInlineBaseFlag) | (file == f::kNone ? f::kCallFileFromLine : file);
+    }
+    std::vector<f::SymbolRecord> symbols;
+    std::vector<Range> ranges = Sweep(&symbols);
+    Count(ranges.size() + 1);
+    Count(strings_.count() + 1);
+    if (too_large_)
+      return TooLarge("symbol file has more records than the index format allows (2^32)");
+
+    std::vector<uint64_t> starts(ranges.size());
+    std::vector<f::RangeEntry> entries(ranges.size() + 1);
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      starts[i] = ranges[i].start;
+      entries[i] = f::RangeEntry{ranges[i].symbol, ranges[i].line_begin, ranges[i].inline_begin};
+    }
+    entries.back() = f::RangeEntry{f::kNone, static_cast<uint32_t>(lines_.size()),
+                                   static_cast<uint32_t>(nodes_.size())};
+    std::vector<uint64_t> top;
+    for (size_t i = 0; i < starts.size(); i += f::kRangeBlock) top.push_back(starts[i]);
+
+    f::Header h{};
+    std::memcpy(h.magic, f::kMagic, sizeof(h.magic));
+    h.version = f::kIndexVersion;
+    h.header_size = sizeof(f::Header);
+    h.source_size = source_size;
+    h.section_count = f::kSectionCount;
+    h.module_os = module_os_;
+    h.module_arch = module_arch_;
+    h.module_id = module_id_;
+    h.module_name = module_name_;
+    h.code_id = code_id_;
+    h.code_file = code_file_;
+    h.parse_errors = out.stats.parse.errors;
+    h.source_lines = out.stats.parse.lines;
+    h.func_count = funcs_.size();
+    h.public_count = publics_.size();
+    std::memcpy(h.debug_id, debug_id_.data(), debug_id_.size());
+
+    std::string& bytes = out.bytes;
+    bytes.assign(sizeof(f::Header), '\0');
+    auto add = [&](f::Section s, const void* data, size_t size) {
+      bytes.resize((bytes.size() + 7) & ~size_t{7}, '\0');
+      h.sections[s] = f::SectionEntry{bytes.size(), size};
+      bytes.append(static_cast<const char*>(data), size);
+    };
+    auto add_vec = [&](f::Section s, const auto& v) { add(s, v.data(), v.size() * sizeof(v[0])); };
+    add_vec(f::kSymbols, symbols);
+    add_vec(f::kRangeStarts, starts);
+    add_vec(f::kRangeEntries, entries);
+    add_vec(f::kRangeTop, top);
+    add_vec(f::kLines, lines_);
+    add_vec(f::kLineBases, line_bases_);
+    add_vec(f::kInlines, nodes_);
+    add_vec(f::kInlineBases, inline_bases_);
+    add_vec(f::kInlineRanges, inline_ranges_);
+    add_vec(f::kFiles, file_names_);
+    add_vec(f::kStringOffsets, strings_.offsets());
+    add(f::kStringData, strings_.data().data(), strings_.data().size());
+    bytes.resize((bytes.size() + 7) & ~size_t{7}, '\0');
+    h.file_size = bytes.size();
+    std::memcpy(bytes.data(), &h, sizeof(h));
+    uint32_t crc = static_cast<uint32_t>(libdeflate_crc32(0, bytes.data(), bytes.size()));
+    std::memcpy(bytes.data() + offsetof(f::Header, checksum), &crc, sizeof(crc));
+
+    out.stats.funcs = funcs_.size();
+    out.stats.publics = publics_.size();
+    out.stats.lines = lines_.size();
+    out.stats.inline_nodes = nodes_.size();
+    out.stats.strings = strings_.count();
+    out.stats.index_bytes = bytes.size();
+    return out;
+  }
+
+  struct ClippedLine {
+    uint64_t start, high, base;
+    int32_t line, file_id;
+  };
+
+  BuildOptions options_;
+  bool too_large_ = false;
+  StringTable strings_;
+  IdMap files_by_id_;
+  std::vector<uint32_t> file_names_;  // file index -> string id
+  IdMap origins_;                     // origin id -> string id
+
+  bool have_module_ = false, have_code_id_ = false;
+  uint32_t module_os_ = f::kNone, module_arch_ = f::kNone, module_id_ = f::kNone,
+           module_name_ = f::kNone;
+  uint32_t code_id_ = f::kNone, code_file_ = f::kNone;
+  std::string debug_id_;
+
+  // FUNC acceptance (Breakpad's RangeMap over all functions).
+  bool funcs_sorted_ = true, have_last_func_ = false;
+  uint64_t last_func_high_ = 0;
+  std::map<uint64_t, uint64_t> func_map_;
+
+  // The FUNC being read.
+  bool cur_accepted_ = false;
+  FuncOut cur_{};
+  int32_t last_nest_level_ = 0;
+  std::vector<LineRecord> cur_lines_;
+  std::vector<PendingInline> cur_inlines_;
+  std::vector<AddressRange> cur_ranges_;
+
+  // Scratch.
+  std::vector<uint32_t> selected_;
+  std::vector<ClippedLine> clipped_lines_;
+  std::pmr::monotonic_buffer_resource tree_pool_;
+  std::vector<TreeNode> tree_;
+  std::vector<std::pair<uint32_t, uint32_t>> stack_;
+  std::vector<FlatNode> flat_;
+  std::vector<uint32_t> emitted_;
+
+  // Output.
+  std::vector<FuncOut> funcs_;
+  std::vector<Segment> segments_;
+  std::vector<f::LineEntry> lines_;
+  std::vector<int32_t> line_file_ids_;
+  std::vector<f::LineBaseException> line_bases_;
+  std::vector<f::InlineNode> nodes_;
+  std::vector<NodeRaw> nodes_raw_;
+  std::vector<f::InlineBaseException> inline_bases_;
+  std::vector<f::InlineRange> inline_ranges_;
+  bool publics_sorted_ = true;
+  std::unordered_set<uint64_t> public_addresses_;
+  std::vector<PublicOut> publics_;
+};
+
+}  // namespace
+
+Result<BuiltIndex> BuildIndex(std::string_view sym_data, const BuildOptions& options) {
+  auto builder = std::make_unique<Builder>(options);
+  return builder->Build(sym_data);
+}
+
+Status WriteIndexFile(const std::string& path, std::string_view bytes) {
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Internal("creating " + tmp + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Internal("writing " + tmp + ": " + std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Internal("writing " + tmp + ": " + std::strerror(err));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Internal("renaming " + tmp + ": " + std::strerror(err));
+  }
+  return Status::Ok();
+}
+
+}  // namespace sigil::symbolication

@@ -1,0 +1,125 @@
+// SymbolIndex: a read-only, memory-mapped symbol index (docs/symbol-index-format.md) and its
+// lookups.
+//
+// Open() maps the file and checks it once: magic, version, sizes, checksum, and every reference
+// between tables (string ids, file indexes, parents, slices), so a lookup never reads outside the
+// mapping even if the file is corrupt. There is no parsing step: lookups read the tables in place.
+//
+// Thread-safe after construction: any number of threads may call Lookup concurrently. Strings in a
+// LookupResult point into the mapping and live as long as the SymbolIndex.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "symbolication/index_format.h"
+
+namespace sigil::symbolication {
+
+struct InlineFrame {
+  std::string_view function;
+  uint64_t function_base = 0;
+  std::string_view file;  // "" when unknown
+  int32_t line = 0;
+};
+
+// What Breakpad's resolver reports for one module offset.
+struct LookupResult {
+  bool found = false;  // a FUNC or PUBLIC covers the address
+  std::string_view function;
+  uint64_t function_base = 0;  // function_offset = address - function_base
+  bool is_multiple = false;    // the `m` flag
+  bool is_public = false;
+  std::string_view file;  // after inline adjustment: the call site of the outermost inline
+  int32_t line = 0;
+  bool has_line_record = false;      // a line record covers the address
+  uint64_t line_base = 0;            // start of that line record
+  std::vector<InlineFrame> inlines;  // innermost first
+
+  void Clear();
+};
+
+struct OpenOptions {
+  bool verify_checksum = true;  // CRC-32 of the whole file (one sequential read at memory speed)
+};
+
+class SymbolIndex {
+ public:
+  ~SymbolIndex();
+  SymbolIndex(const SymbolIndex&) = delete;
+  SymbolIndex& operator=(const SymbolIndex&) = delete;
+
+  // Maps and validates an index file. kNotFound if absent; kInvalidArgument if the file is not a
+  // valid index of this version (the message says what is wrong).
+  static Result<std::unique_ptr<SymbolIndex>> Open(const std::string& path,
+                                                   const OpenOptions& options = {});
+  // Validates and uses an in-memory copy of an index (tests, fuzzing, freshly built indexes).
+  static Result<std::unique_ptr<SymbolIndex>> FromBytes(std::string bytes,
+                                                        const OpenOptions& options = {});
+
+  // Looks up a module offset. Returns result->found. `result` is cleared first (its vector capacity
+  // is reused, so a caller looping over addresses allocates nothing).
+  bool Lookup(uint64_t address, LookupResult* result) const;
+
+  // Module metadata from the .sym header lines ("" when absent).
+  std::string_view module_os() const { return String(header_->module_os); }
+  std::string_view module_arch() const { return String(header_->module_arch); }
+  std::string_view debug_id() const { return String(header_->module_id); }
+  std::string_view debug_file() const { return String(header_->module_name); }
+  std::string_view code_id() const { return String(header_->code_id); }
+  std::string_view code_file() const { return String(header_->code_file); }
+  uint64_t source_size() const { return header_->source_size; }
+  uint64_t parse_errors() const { return header_->parse_errors; }
+  uint64_t func_count() const { return header_->func_count; }
+  uint64_t public_count() const { return header_->public_count; }
+  uint64_t size_bytes() const { return size_; }
+  uint64_t line_entries() const { return lines_count_; }
+  uint64_t inline_nodes() const { return inlines_count_; }
+
+ private:
+  SymbolIndex() = default;
+  static Result<std::unique_ptr<SymbolIndex>> Init(std::unique_ptr<SymbolIndex> index,
+                                                   const OpenOptions& options);
+  Status Validate(const OpenOptions& options);
+  std::string_view String(uint32_t id) const;
+  std::string_view File(uint32_t index) const;
+  uint64_t LineBase(uint32_t line_index, uint64_t fallback) const;
+  uint64_t InlineBase(uint32_t node_index, uint64_t address, uint64_t fallback) const;
+
+  // Storage: either a mapping or an owned string.
+  void* map_ = nullptr;
+  std::string owned_;
+  const char* data_ = nullptr;
+  uint64_t size_ = 0;
+
+  const format::Header* header_ = nullptr;
+  const format::SymbolRecord* symbols_ = nullptr;
+  uint64_t symbols_count_ = 0;
+  const uint64_t* starts_ = nullptr;
+  uint64_t ranges_count_ = 0;
+  const format::RangeEntry* entries_ = nullptr;
+  const uint64_t* top_ = nullptr;
+  uint64_t top_count_ = 0;
+  const format::LineEntry* lines_ = nullptr;
+  uint64_t lines_count_ = 0;
+  const format::LineBaseException* line_bases_ = nullptr;
+  uint64_t line_bases_count_ = 0;
+  const format::InlineNode* inlines_ = nullptr;
+  uint64_t inlines_count_ = 0;
+  const format::InlineBaseException* inline_bases_ = nullptr;
+  uint64_t inline_bases_count_ = 0;
+  const format::InlineRange* inline_ranges_ = nullptr;
+  uint64_t inline_ranges_count_ = 0;
+  const uint32_t* files_ = nullptr;
+  uint64_t files_count_ = 0;
+  const uint64_t* string_offsets_ = nullptr;
+  uint64_t strings_count_ = 0;
+  const char* string_data_ = nullptr;
+  uint64_t string_data_size_ = 0;
+};
+
+}  // namespace sigil::symbolication
