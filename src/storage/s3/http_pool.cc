@@ -391,6 +391,7 @@ Result<size_t> HttpStream::Read(char* buf, size_t size) {
   while (t.Buffered() == 0) {
     if (t.done) {
       if (t.result != CURLE_OK) return TransportError(t);
+      pool_->Finish(t);  // the body is complete: the connection can serve others right away
       return size_t{0};
     }
     if (t.paused) {

@@ -209,7 +209,10 @@ Result<std::unique_ptr<HttpStream>> S3Client::Open(const S3Request& request, std
 Status S3Client::ErrorFor(std::string_view op, std::string_view display_key,
                           const HttpResponse& r) const {
   std::string code = ErrorCode(r);
-  if (code.empty()) code = GenericCode(r.status);
+  if (code.empty()) {
+    // HEAD responses carry no body; a 404 of a bucket-level request means the bucket is missing.
+    code = r.status == 404 && display_key.empty() ? "NoSuchBucket" : GenericCode(r.status);
+  }
   std::string message = ParseErrorBody(r.body).message;
   if (message.empty()) {
     if (const std::string* h = r.FindHeader("x-amz-error-message")) message = *h;

@@ -50,9 +50,12 @@ Result<std::unique_ptr<S3rver>> S3rver::Start(S3rverOptions options) {
   if (mkdtemp(pattern.data()) == nullptr) return Internal("mkdtemp failed");
   server->dir_ = pattern;
   const std::string tools = std::string(SIGIL_SOURCE_DIR) + "/.tools";
-  std::vector<std::string> argv = {"node"};
+  // s3rver's ListObjectsV2 continuation tokens are DES-encrypted; Node 20's OpenSSL 3 only offers
+  // DES through the legacy provider.
+  std::vector<std::string> argv = {"node", "--openssl-legacy-provider"};
   if (o.signature_checking_fork) {
-    // The fork's package ships lib/cli.js (a commander program) without the bin script that runs it.
+    // The fork's package ships lib/cli.js (a commander program) without the bin script that runs
+    // it.
     argv.insert(argv.end(), {"-e", "require(process.argv[1]).parseAsync(process.argv)", "--",
                              tools + "/s3rver-sig/node_modules/@20minutes/s3rver/lib/cli.js"});
   } else {
@@ -61,7 +64,8 @@ Result<std::unique_ptr<S3rver>> S3rver::Start(S3rverOptions options) {
   argv.insert(argv.end(), {"-d", server->dir_ + "/data", "-a", "127.0.0.1", "-p", "0", "--silent",
                            "--configure-bucket", o.bucket});
   if (o.allow_mismatched_signatures) argv.push_back("--allow-mismatched-signatures");
-  if (!o.service_endpoint.empty()) argv.insert(argv.end(), {"--service-endpoint", o.service_endpoint});
+  if (!o.service_endpoint.empty())
+    argv.insert(argv.end(), {"--service-endpoint", o.service_endpoint});
 
   const std::string log = server->dir_ + "/s3rver.log";
   SIGIL_RETURN_IF_ERROR(server->process_.Spawn(argv, log));

@@ -1,14 +1,17 @@
 // A throwaway S3 server for integration tests and benchmarks: s3rver (3.7, plain) or the
-// signature-checking @20minutes/s3rver fork (4.x), run with node from the project's .tools/, listening on
-// 127.0.0.1 with a port it picks itself (-p 0; the port is read from its log), storing objects in a fresh
-// temp dir, with one bucket created at startup. Start() returns once the server answers a HEAD of the
-// bucket; the destructor stops the server (also when the test fails) and removes the temp dir.
+// signature-checking @20minutes/s3rver fork (4.x), run with node from the project's .tools/,
+// listening on 127.0.0.1 with a port it picks itself (-p 0; the port is read from its log), storing
+// objects in a fresh temp dir, with one bucket created at startup. Start() returns once the server
+// answers a HEAD of the bucket; the destructor stops the server (also when the test fails) and
+// removes the temp dir.
 //
-// Both flavours check SigV4 signatures against the single account S3RVER / S3RVER (kAccessKeyId,
-// kSecretAccessKey) unless allow_mismatched_signatures is set. Known s3rver gaps: no
-// AbortMultipartUpload / ListParts, listing with a delimiter is unreliable, listing order is not S3's
-// when a key is also a "directory" of other keys, and v4 signatures of virtual-host requests are
-// checked against /<bucket>/<key> (so virtual-host tests need allow_mismatched_signatures).
+// The account is S3RVER / S3RVER (kAccessKeyId, kSecretAccessKey). Only the fork verifies SigV4
+// signatures (header and presigned; s3rver 3.7 checks the access key id but accepts any v4
+// signature), unless allow_mismatched_signatures is set. Known gaps of both: no
+// AbortMultipartUpload / ListParts, listing with a delimiter is unreliable, listing order is not
+// S3's when a key is also a "directory" of other keys, the fork escapes XML text twice (a listed
+// key "a&b" reads back as "a&amp;b"), and the fork checks v4 signatures of virtual-host requests
+// against /<bucket>/<key> (so virtual-host tests need allow_mismatched_signatures).
 //
 // Not thread-safe: create and destroy from one thread (the test's main thread).
 #pragma once
