@@ -430,6 +430,12 @@ std::vector<SettingInfo> ListSettings() {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> DescribeConfig(const Config& config) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& s : Table()) out.emplace_back(s.name, s.get(config));
+  return out;
+}
+
 Status ApplySetting(Config& config, const std::string& name, const std::string& value) {
   const Setting* s = Find(name);
   if (s == nullptr) {

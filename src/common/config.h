@@ -115,6 +115,8 @@ struct SettingInfo {
   std::string default_value;
 };
 std::vector<SettingInfo> ListSettings();
+// Every setting's current value in `config` (name, string form), in table order.
+std::vector<std::pair<std::string, std::string>> DescribeConfig(const Config& config);
 
 // Applies one setting by name from its string form (lists are comma-separated). Error names the
 // setting.
