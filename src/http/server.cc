@@ -1,0 +1,420 @@
+#include "http/server.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/ip/tcp.hpp>
+#include <future>
+#include <thread>
+
+#include "common/metrics.h"
+#include "http/connection.h"
+#include "http/server_core.h"
+
+namespace sigil::http {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kAccessLogFlushInterval = std::chrono::milliseconds(250);
+constexpr auto kForceCloseWait = std::chrono::milliseconds(2000);
+
+const char* const kMethods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+constexpr uint64_t kOtherMethod = 7;
+
+uint64_t MethodIndex(std::string_view method) {
+  for (uint64_t i = 0; i < 7; ++i) {
+    if (method == kMethods[i]) return i;
+  }
+  return kOtherMethod;
+}
+
+// "host:port", "[v6]:port" → address + port.
+Result<tcp::endpoint> ParseListen(const std::string& listen) {
+  std::string host;
+  std::string port;
+  if (!listen.empty() && listen[0] == '[') {
+    size_t close = listen.find(']');
+    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+      return InvalidArgument("listen address '" + listen + "': expected [v6-address]:port");
+    }
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    size_t colon = listen.rfind(':');
+    if (colon == std::string::npos) {
+      return InvalidArgument("listen address '" + listen + "': expected host:port");
+    }
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+  }
+  int port_num = -1;
+  if (!port.empty() && port.size() <= 5 &&
+      std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    port_num = std::stoi(port);
+  }
+  if (port_num < 0 || port_num > 65535) {
+    return InvalidArgument("listen address '" + listen + "': invalid port '" + port + "'");
+  }
+  if (host.empty() || host == "*") host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) {
+    return InvalidArgument("listen address '" + listen + "': '" + host + "' is not an IP address");
+  }
+  return tcp::endpoint(addr, static_cast<uint16_t>(port_num));
+}
+
+}  // namespace
+
+ServerOptions ServerOptionsFromConfig(const ServerConfig& config, const std::string& tmp_dir) {
+  ServerOptions o;
+  o.listen = config.listen;
+  o.io_threads = config.io_threads > 0
+                     ? config.io_threads
+                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.max_connections = static_cast<size_t>(std::max(1, config.max_connections));
+  o.max_header_bytes = config.max_header_bytes;
+  o.max_body_bytes = config.max_body_bytes;
+  o.spool_threshold_bytes = config.spool_threshold_bytes;
+  o.tmp_dir = tmp_dir;
+  o.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  o.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  o.access_log = config.access_log;
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Core
+
+Core::Core(ServerOptions opts, RouteTable routes, WorkerPool& worker_pool, Metrics* metrics)
+    : options(std::move(opts)), router(routes), pool(worker_pool), metrics_(metrics) {
+  int n = std::max(1, options.io_threads);
+  for (int i = 0; i < n; ++i) slots.push_back(std::make_unique<IoSlot>(static_cast<size_t>(i)));
+  for (const Route& r : router.routes()) {
+    route_names.push_back(r.options.name.empty() ? r.pattern : r.options.name);
+  }
+  route_names.push_back("unmatched");
+  if (options.access_log) {
+    access_logger_ = MakeAccessLogger();
+    for (auto& s : slots) s->access_log = std::make_unique<AccessLog>(access_logger_);
+  }
+  if (metrics_ != nullptr) {
+    requests_total_ = &metrics_->AddCounter("http_requests_total", "HTTP requests answered.",
+                                            {"route", "method", "status"});
+    auto& durations = metrics_->AddHistogram(
+        "http_request_duration_seconds",
+        "Time from the end of the request header to the end of the response.", {"route"},
+        DefaultLatencyBuckets());
+    for (const auto& name : route_names) durations_.push_back(&durations.WithLabels({name}));
+    rejected_connections_ =
+        &metrics_
+             ->AddCounter("http_rejected_connections_total",
+                          "Connections closed at once because max_connections was reached.")
+             .Get();
+  }
+}
+
+Core::~Core() = default;
+
+void Core::StartMetricCallbacks(Metrics* metrics) {
+  if (metrics == nullptr) return;
+  callbacks_.push_back(
+      metrics->AddCallbackGauge("http_in_flight", "HTTP requests being processed.", {}, [this] {
+        int64_t total = 0;
+        for (const auto& s : slots) total += s->in_flight.load(std::memory_order_relaxed);
+        return static_cast<double>(total);
+      }));
+  callbacks_.push_back(
+      metrics->AddCallbackGauge("http_connections", "Open HTTP connections.", {}, [this] {
+        int64_t total = 0;
+        for (const auto& s : slots) total += s->connections.load(std::memory_order_relaxed);
+        return static_cast<double>(total);
+      }));
+  callbacks_.push_back(
+      metrics->AddCallbackGauge("worker_queue_depth", "Tasks waiting in the worker pool queue.", {},
+                                [this] { return static_cast<double>(pool.queue_depth()); }));
+}
+
+void Core::RecordRequest(IoSlot& slot, size_t route, std::string_view method, int status,
+                         double seconds) {
+  if (requests_total_ == nullptr) return;
+  uint64_t method_index = MethodIndex(method);
+  uint64_t status_key = static_cast<uint64_t>(std::clamp(status, 0, 999));
+  uint64_t key = (static_cast<uint64_t>(route) << 16) | (method_index << 12) | status_key;
+  auto it = slot.request_counters.find(key);
+  if (it == slot.request_counters.end()) {
+    std::string method_label = method_index == kOtherMethod ? "OTHER" : kMethods[method_index];
+    Counter& c =
+        requests_total_->WithLabels({route_names[route], method_label, std::to_string(status_key)});
+    it = slot.request_counters.emplace(key, &c).first;
+  }
+  it->second->Inc();
+  durations_[route]->Observe(seconds);
+}
+
+void Core::CountRejectedConnection() {
+  if (rejected_connections_ != nullptr) rejected_connections_->Inc();
+}
+
+bool Core::Register(const std::shared_ptr<Connection>& conn) {
+  std::lock_guard lock(conns_mu_);
+  if (stopping_.load(std::memory_order_relaxed)) return false;
+  conns_.emplace(conn.get(), conn);
+  open_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void Core::Unregister(Connection* conn) {
+  std::lock_guard lock(conns_mu_);
+  if (conns_.erase(conn) > 0) open_.fetch_sub(1, std::memory_order_relaxed);
+  if (conns_.empty()) conns_cv_.notify_all();
+}
+
+std::vector<std::shared_ptr<Connection>> Core::BeginStopping() {
+  {
+    std::lock_guard lock(conns_mu_);
+    stopping_.store(true);
+  }
+  return Snapshot();
+}
+
+std::vector<std::shared_ptr<Connection>> Core::Snapshot() {
+  std::vector<std::shared_ptr<Connection>> out;
+  std::lock_guard lock(conns_mu_);
+  for (auto& [ptr, weak] : conns_) {
+    if (auto c = weak.lock()) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+bool Core::WaitForNoConnections(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(conns_mu_);
+  return conns_cv_.wait_until(lock, deadline, [this] { return conns_.empty(); });
+}
+
+void Core::MarkStoppedAndDrain() {
+  {
+    std::unique_lock lock(post_mu_);
+    stopped_ = true;
+  }
+  for (auto& s : slots) {
+    s->ioc.restart();
+    s->ioc.poll();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Server
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions options, RouteTable routes, WorkerPool& pool, Metrics* metrics)
+      : core_(std::make_shared<Core>(std::move(options), std::move(routes), pool, metrics)),
+        metrics_(metrics) {}
+
+  ~Impl() {
+    Shutdown(std::chrono::milliseconds(0));
+    Wait();
+    core_->StopMetricCallbacks();
+  }
+
+  Status Start() {
+    std::lock_guard lock(mu_);
+    if (started_) return Internal("http server: Start called twice");
+    const std::string& listen = core_->options.listen;
+    SIGIL_ASSIGN_OR_RETURN(tcp::endpoint endpoint, ParseListen(listen));
+    IoSlot& first = *core_->slots[0];
+    acceptor_ = std::make_unique<tcp::acceptor>(first.ioc);
+    boost::system::error_code ec;
+    acceptor_->open(endpoint.protocol(), ec);
+    if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(endpoint, ec);
+    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      acceptor_.reset();
+      return Unavailable("cannot listen on " + listen + ": " + ec.message());
+    }
+    tcp::endpoint bound = acceptor_->local_endpoint(ec);
+    port_ = bound.port();
+    address_ = (bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                        : bound.address().to_string()) +
+               ":" + std::to_string(port_);
+    core_->StartMetricCallbacks(metrics_);
+    for (auto& slot : core_->slots) {
+      slot->work.emplace(asio::make_work_guard(slot->ioc));
+      if (slot->access_log) ScheduleFlush(*slot);
+    }
+    DoAccept();
+    for (auto& slot : core_->slots) {
+      IoSlot* s = slot.get();
+      threads_.emplace_back([s] { RunIo(*s); });
+      std::string name = "sigil-io-" + std::to_string(s->index);
+      pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
+    }
+    started_ = true;
+    return Status::Ok();
+  }
+
+  void Shutdown(std::chrono::milliseconds grace) {
+    {
+      std::lock_guard lock(mu_);
+      if (shutdown_) return;
+      shutdown_ = true;
+      if (!started_) {
+        core_->BeginStopping();
+        return;
+      }
+    }
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    // 1. Stop accepting: new connections are refused from here on.
+    std::promise<void> closed;
+    asio::post(core_->slots[0]->ioc, [this, &closed] {
+      boost::system::error_code ec;
+      acceptor_->close(ec);
+      closed.set_value();
+    });
+    closed.get_future().wait();
+    // 2. Idle connections close now; busy ones after their current response.
+    for (auto& conn : core_->BeginStopping()) {
+      core_->Post(conn->slot(), [conn] { conn->OnServerShutdown(); });
+    }
+    // 3. Grace for requests in flight, then close whatever is left.
+    if (!core_->WaitForNoConnections(deadline)) {
+      auto left = core_->Snapshot();
+      spdlog::warn("http: closing {} connection(s) still busy after the shutdown grace period",
+                   left.size());
+      for (auto& conn : left) core_->Post(conn->slot(), [conn] { conn->ForceClose(); });
+      core_->WaitForNoConnections(std::chrono::steady_clock::now() + kForceCloseWait);
+    }
+    // 4. Final access-log flush; then the io threads run out of work and exit.
+    for (auto& slot : core_->slots) {
+      IoSlot* s = slot.get();
+      core_->Post(*s, [s] {
+        s->flush_timer.cancel();
+        if (s->access_log) s->access_log->Flush();
+      });
+      s->work.reset();
+    }
+  }
+
+  void Wait() {
+    std::lock_guard lock(wait_mu_);
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    if (!drained_ && started_) {
+      drained_ = true;
+      core_->MarkStoppedAndDrain();
+      for (auto& slot : core_->slots) {
+        if (slot->access_log) slot->access_log->Flush();
+      }
+    }
+  }
+
+  std::string address() const {
+    std::lock_guard lock(mu_);
+    return address_;
+  }
+  uint16_t port() const {
+    std::lock_guard lock(mu_);
+    return port_;
+  }
+  size_t in_flight() const {
+    int64_t total = 0;
+    for (const auto& s : core_->slots) total += s->in_flight.load(std::memory_order_relaxed);
+    return static_cast<size_t>(std::max<int64_t>(0, total));
+  }
+
+ private:
+  static void RunIo(IoSlot& slot) {
+    for (;;) {
+      try {
+        slot.ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("http: io thread {}: uncaught exception: {}", slot.index, e.what());
+      }
+    }
+  }
+
+  void ScheduleFlush(IoSlot& slot) {
+    slot.flush_timer.expires_after(kAccessLogFlushInterval);
+    slot.flush_timer.async_wait([this, &slot](boost::system::error_code ec) {
+      if (ec) return;
+      slot.access_log->Flush();
+      if (!core_->stopping()) ScheduleFlush(slot);
+    });
+  }
+
+  // Runs on slot 0's thread (the acceptor's executor).
+  void DoAccept() {
+    IoSlot& target = *core_->slots[next_slot_];
+    next_slot_ = (next_slot_ + 1) % core_->slots.size();
+    acceptor_->async_accept(target.ioc,
+                            [this, &target](boost::system::error_code ec, tcp::socket socket) {
+                              OnAccept(ec, std::move(socket), target);
+                            });
+  }
+
+  void OnAccept(boost::system::error_code ec, tcp::socket socket, IoSlot& target) {
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+    if (ec) {
+      // Out of file descriptors and the like: back off a little instead of spinning.
+      spdlog::warn("http: accept on {}: {}", address_, ec.message());
+      auto timer = std::make_shared<asio::steady_timer>(core_->slots[0]->ioc);
+      timer->expires_after(std::chrono::milliseconds(50));
+      timer->async_wait([this, timer](boost::system::error_code) {
+        if (acceptor_->is_open()) DoAccept();
+      });
+      return;
+    }
+    if (core_->open_connections() >= core_->options.max_connections) {
+      core_->CountRejectedConnection();
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      DoAccept();
+      return;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto conn = std::make_shared<Connection>(core_, target, std::move(socket));
+    if (core_->Register(conn)) {
+      conn->MarkRegistered();
+      core_->Post(target, [conn] { conn->Start(); });
+    }
+    DoAccept();
+  }
+
+  std::shared_ptr<Core> core_;
+  Metrics* metrics_;
+  std::unique_ptr<tcp::acceptor> acceptor_;
+  std::vector<std::thread> threads_;
+  size_t next_slot_ = 0;
+
+  mutable std::mutex mu_;
+  std::mutex wait_mu_;
+  bool started_ = false;
+  bool shutdown_ = false;
+  bool drained_ = false;
+  std::string address_;
+  uint16_t port_ = 0;
+};
+
+Server::Server(ServerOptions options, RouteTable routes, WorkerPool& pool, Metrics* metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(routes), pool, metrics)) {}
+
+Server::~Server() = default;
+
+Status Server::Start() { return impl_->Start(); }
+std::string Server::address() const { return impl_->address(); }
+uint16_t Server::port() const { return impl_->port(); }
+void Server::Shutdown(std::chrono::milliseconds grace) { impl_->Shutdown(grace); }
+void Server::Wait() { impl_->Wait(); }
+size_t Server::in_flight() const { return impl_->in_flight(); }
+
+}  // namespace sigil::http
