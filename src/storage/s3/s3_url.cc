@@ -94,16 +94,16 @@ Status ValidateS3Options(const S3Options& o) {
     Status s = ValidateKey(o.prefix);
     if (!s.ok()) return Bad("prefix: " + s.message());
   }
-  if (o.endpoint.empty()) return Bad("endpoint is empty");
-  SIGIL_RETURN_IF_ERROR(NormalizeBaseUrl("endpoint", o.endpoint, false).status());
-  if (!o.public_url.empty()) {
-    SIGIL_RETURN_IF_ERROR(NormalizeBaseUrl("public_url", o.public_url, true).status());
-  }
   if (o.region.empty()) return Bad("region is empty");
   for (char c : o.region) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) {
       return Bad("region '" + o.region + "' may only contain letters, digits, '-' and '_'");
     }
+  }
+  if (o.endpoint.empty()) return Bad("endpoint is empty");
+  SIGIL_RETURN_IF_ERROR(NormalizeBaseUrl("endpoint", o.endpoint, false).status());
+  if (!o.public_url.empty()) {
+    SIGIL_RETURN_IF_ERROR(NormalizeBaseUrl("public_url", o.public_url, true).status());
   }
   if (o.presign_expiry_s < 0 || o.presign_expiry_s > 604800) {
     return Bad("presign_expiry must be in [0, 604800] seconds");
