@@ -1,0 +1,336 @@
+#include "storage/fs/fs_object_store.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <thread>
+
+#include "common/hashing.h"
+#include "storage/fs/fs_files.h"
+#include "storage/fs/fs_list.h"
+#include "storage/fs/fs_sidecar.h"
+
+namespace sigil::storage::fs {
+namespace {
+
+constexpr size_t kCopyChunk = 1 << 20;
+// Attempts of a reader to pair an object file with its sidecar while writers replace it.
+constexpr int kMaxReadAttempts = 50;
+
+class FsObjectReader : public ObjectReader {
+ public:
+  FsObjectReader(Fd fd, ObjectInfo info) : fd_(std::move(fd)), info_(std::move(info)) {}
+  const ObjectInfo& info() const override { return info_; }
+  Result<size_t> Read(char* buf, size_t size) override { return ReadSome(fd_.get(), buf, size); }
+
+ private:
+  Fd fd_;
+  ObjectInfo info_;
+};
+
+// Removes a temp file unless released (after it was renamed into place).
+class TempCleanup {
+ public:
+  TempCleanup(int dir_fd, std::string name) : dir_fd_(dir_fd), name_(std::move(name)) {}
+  ~TempCleanup() {
+    if (!name_.empty()) ::unlinkat(dir_fd_, name_.c_str(), 0);
+  }
+  void Release() { name_.clear(); }
+
+ private:
+  int dir_fd_;
+  std::string name_;
+};
+
+struct OpenedObject {
+  Fd fd;
+  ObjectInfo info;
+};
+
+class FsObjectStore : public ObjectStore {
+ public:
+  FsObjectStore(std::string root, Fd root_fd, Fd temp_fd)
+      : root_(std::move(root)), root_fd_(std::move(root_fd)), temp_fd_(std::move(temp_fd)) {}
+
+  std::string Name() const override { return root_; }
+
+  Status Put(std::string_view key, std::string_view data, const PutOptions& options) override {
+    SIGIL_RETURN_IF_ERROR(ValidateFsKey(key));
+    SIGIL_RETURN_IF_ERROR(ValidatePutOptions(options));
+    SIGIL_ASSIGN_OR_RETURN(TempFile temp, CreateLockedTemp(temp_fd_.get()));
+    TempCleanup cleanup(temp_fd_.get(), temp.name);
+    SIGIL_RETURN_IF_ERROR(WriteAll(temp.fd.get(), data.data(), data.size()));
+    SIGIL_RETURN_IF_ERROR(Publish(key, temp, Md5Hex(data), options));
+    cleanup.Release();
+    return Status::Ok();
+  }
+
+  Status PutFile(std::string_view key, const std::string& path,
+                 const PutOptions& options) override {
+    SIGIL_RETURN_IF_ERROR(ValidateFsKey(key));
+    SIGIL_RETURN_IF_ERROR(ValidatePutOptions(options));
+    Fd source(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!source.valid()) return ErrnoStatus(errno, "opening source file '" + path + "'");
+    ::posix_fadvise(source.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    SIGIL_ASSIGN_OR_RETURN(TempFile temp, CreateLockedTemp(temp_fd_.get()));
+    TempCleanup cleanup(temp_fd_.get(), temp.name);
+    Digest md5(Digest::Kind::kMd5);
+    std::unique_ptr<char[]> buf(new char[kCopyChunk]);
+    while (true) {
+      SIGIL_ASSIGN_OR_RETURN(size_t n, ReadSome(source.get(), buf.get(), kCopyChunk));
+      if (n == 0) break;
+      md5.Update(buf.get(), n);
+      SIGIL_RETURN_IF_ERROR(WriteAll(temp.fd.get(), buf.get(), n));
+    }
+    SIGIL_RETURN_IF_ERROR(Publish(key, temp, md5.FinishHex(), options));
+    cleanup.Release();
+    return Status::Ok();
+  }
+
+  Result<std::unique_ptr<ObjectReader>> Get(std::string_view key) override {
+    SIGIL_ASSIGN_OR_RETURN(OpenedObject object, Open(key));
+    return std::unique_ptr<ObjectReader>(
+        std::make_unique<FsObjectReader>(std::move(object.fd), std::move(object.info)));
+  }
+
+  Result<ObjectInfo> Head(std::string_view key) override {
+    SIGIL_ASSIGN_OR_RETURN(OpenedObject object, Open(key));
+    return std::move(object.info);
+  }
+
+  Result<bool> Exists(std::string_view key) override {
+    SIGIL_RETURN_IF_ERROR(ValidateFsKey(key));
+    std::vector<std::string_view> parts = SplitKey(key);
+    std::string name(parts.back());
+    parts.pop_back();
+    Result<Fd> dir = OpenDirBeneath(root_fd_.get(), parts, /*create=*/false, key);
+    if (!dir.ok()) {
+      if (dir.status().code() == StatusCode::kNotFound) return false;
+      return dir.status();
+    }
+    struct stat st;
+    if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) return false;
+      return ErrnoStatus(errno, "stat '" + std::string(key) + "'");
+    }
+    if (S_ISLNK(st.st_mode)) return SymlinkRefused(key);
+    return S_ISREG(st.st_mode);
+  }
+
+  Status Delete(std::string_view key) override {
+    SIGIL_RETURN_IF_ERROR(ValidateFsKey(key));
+    std::vector<std::string_view> parts = SplitKey(key);
+    std::string name(parts.back());
+    parts.pop_back();
+    Result<Fd> dir = OpenDirBeneath(root_fd_.get(), parts, /*create=*/false, key);
+    if (!dir.ok()) {
+      return dir.status().code() == StatusCode::kNotFound ? Status::Ok() : dir.status();
+    }
+    SIGIL_RETURN_IF_ERROR(LockDir(dir->get()));
+    // Object first: a reader that finds no object reports kNotFound, whatever the sidecar says.
+    if (::unlinkat(dir->get(), name.c_str(), 0) != 0 && errno != ENOENT && errno != EISDIR) {
+      return ErrnoStatus(errno, "deleting '" + std::string(key) + "'");
+    }
+    std::string meta = std::string(kMetaPrefix) + name;
+    if (::unlinkat(dir->get(), meta.c_str(), 0) != 0 && errno != ENOENT) {
+      return ErrnoStatus(errno, "deleting sidecar of '" + std::string(key) + "'");
+    }
+    if (::fsync(dir->get()) != 0) return ErrnoStatus(errno, "fsync directory");
+    return Status::Ok();
+  }
+
+  Result<std::vector<ListEntry>> List(std::string_view prefix, size_t limit) override {
+    return ListBeneath(root_fd_.get(), prefix, limit);
+  }
+
+  std::optional<std::string> PublicUrl(std::string_view) const override { return std::nullopt; }
+
+  std::optional<std::string> LocalPath(std::string_view key) const override {
+    if (!ValidateFsKey(key).ok()) return std::nullopt;
+    // Refuse paths through symlinks (the caller opens the path itself).
+    std::string sub;
+    for (std::string_view part : SplitKey(key)) {
+      if (!sub.empty()) sub += '/';
+      sub += part;
+      struct stat st;
+      if (::fstatat(root_fd_.get(), sub.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) break;
+      if (S_ISLNK(st.st_mode)) return std::nullopt;
+    }
+    return root_ + "/" + std::string(key);
+  }
+
+  Status Ping() override {
+    Result<TempFile> temp = CreateLockedTemp(temp_fd_.get());
+    if (!temp.ok()) {
+      return Unavailable("storage root '" + root_ +
+                         "' is not writable: " + temp.status().message());
+    }
+    TempCleanup cleanup(temp_fd_.get(), temp->name);
+    Status written = WriteAll(temp->fd.get(), "ok", 2);
+    if (!written.ok()) {
+      return Unavailable("storage root '" + root_ + "' is not writable: " + written.message());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  static Status SymlinkRefused(std::string_view key) {
+    return InvalidArgument("storage key '" + std::string(key) +
+                           "' resolves through a symbolic link; refused");
+  }
+
+  static Status LockDir(int dir_fd) {
+    while (::flock(dir_fd, LOCK_EX) != 0) {
+      if (errno != EINTR) return ErrnoStatus(errno, "locking object directory");
+    }
+    return Status::Ok();  // released when dir_fd is closed
+  }
+
+  // Makes the fully written `temp` the object `key`: see the protocol in fs_sidecar.h.
+  Status Publish(std::string_view key, const TempFile& temp, const std::string& md5_hex,
+                 const PutOptions& options) {
+    if (::fsync(temp.fd.get()) != 0) return ErrnoStatus(errno, "fsync temp file");
+    struct stat st;
+    if (::fstat(temp.fd.get(), &st) != 0) return ErrnoStatus(errno, "stat temp file");
+
+    std::vector<std::string_view> parts = SplitKey(key);
+    std::string name(parts.back());
+    parts.pop_back();
+    SIGIL_ASSIGN_OR_RETURN(Fd dir, OpenDirBeneath(root_fd_.get(), parts, /*create=*/true, key));
+    SIGIL_RETURN_IF_ERROR(LockDir(dir.get()));
+
+    Sidecar sidecar;
+    sidecar.entries.push_back(SidecarEntry{FileIdentity::Of(st), options.content_type,
+                                           options.content_encoding, "\"" + md5_hex + "\"",
+                                           options.metadata});
+    // Keep the entry of the version being replaced: a reader may have it open right now.
+    struct stat current;
+    if (::fstatat(dir.get(), name.c_str(), &current, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISDIR(current.st_mode)) {
+        return InvalidArgument("cannot store '" + std::string(key) +
+                               "': it is a directory of other objects");
+      }
+      if (S_ISREG(current.st_mode)) {
+        std::string raw;
+        SIGIL_ASSIGN_OR_RETURN(std::optional<Sidecar> old, ReadSidecar(dir.get(), name, &raw));
+        const SidecarEntry* entry = old ? old->Find(FileIdentity::Of(current)) : nullptr;
+        if (entry != nullptr) sidecar.entries.push_back(*entry);
+      }
+    } else if (errno != ENOENT) {
+      return ErrnoStatus(errno, "stat '" + std::string(key) + "'");
+    }
+
+    SIGIL_ASSIGN_OR_RETURN(TempFile meta_temp, CreateLockedTemp(temp_fd_.get()));
+    TempCleanup meta_cleanup(temp_fd_.get(), meta_temp.name);
+    std::string text = sidecar.Serialize();
+    SIGIL_RETURN_IF_ERROR(WriteAll(meta_temp.fd.get(), text.data(), text.size()));
+    if (::fsync(meta_temp.fd.get()) != 0) return ErrnoStatus(errno, "fsync sidecar");
+    std::string meta_name = std::string(kMetaPrefix) + name;
+    if (::renameat(temp_fd_.get(), meta_temp.name.c_str(), dir.get(), meta_name.c_str()) != 0) {
+      return RenameError(errno, key);
+    }
+    meta_cleanup.Release();
+    if (::renameat(temp_fd_.get(), temp.name.c_str(), dir.get(), name.c_str()) != 0) {
+      return RenameError(errno, key);
+    }
+    if (::fsync(dir.get()) != 0) return ErrnoStatus(errno, "fsync directory");
+    return Status::Ok();
+  }
+
+  Status RenameError(int err, std::string_view key) const {
+    if (err == EXDEV) {
+      return Internal("storage root '" + root_ + "' spans several filesystems; cannot store '" +
+                      std::string(key) + "'");
+    }
+    if (err == EISDIR || err == ENOTEMPTY) {
+      return InvalidArgument("cannot store '" + std::string(key) +
+                             "': it is a directory of other objects");
+    }
+    return ErrnoStatus(err, "renaming into '" + std::string(key) + "'");
+  }
+
+  // Opens the object file and pairs it with the sidecar entry describing that very file.
+  Result<OpenedObject> Open(std::string_view key) {
+    SIGIL_RETURN_IF_ERROR(ValidateFsKey(key));
+    std::vector<std::string_view> parts = SplitKey(key);
+    std::string name(parts.back());
+    parts.pop_back();
+    std::optional<FileIdentity> last_identity;
+    std::string last_raw;
+    for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
+      SIGIL_ASSIGN_OR_RETURN(Fd dir, OpenDirBeneath(root_fd_.get(), parts, false, key));
+      Fd fd(::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+      if (!fd.valid()) {
+        if (errno == ENOENT) return NotFound("object '" + std::string(key) + "' not found");
+        if (errno == ELOOP) return SymlinkRefused(key);
+        return ErrnoStatus(errno, "opening '" + std::string(key) + "'");
+      }
+      struct stat st;
+      if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "stat '" + std::string(key) + "'");
+      if (!S_ISREG(st.st_mode)) return NotFound("object '" + std::string(key) + "' not found");
+      ::fcntl(fd.get(), F_SETFL, 0);  // drop O_NONBLOCK (only there to not block on a FIFO)
+
+      std::string raw;
+      SIGIL_ASSIGN_OR_RETURN(std::optional<Sidecar> sidecar, ReadSidecar(dir.get(), name, &raw));
+      FileIdentity identity = FileIdentity::Of(st);
+      if (!sidecar) return OpenedObject{std::move(fd), DerivedInfo(st)};
+      if (const SidecarEntry* entry = sidecar->Find(identity)) {
+        return OpenedObject{std::move(fd), InfoFromEntry(*entry, st)};
+      }
+      // No entry for our file: either it was replaced twice since we opened it (retry), or the
+      // file was put there by hand (nothing changes between two looks: use the file alone).
+      if (last_identity == identity && last_raw == raw) {
+        return OpenedObject{std::move(fd), DerivedInfo(st)};
+      }
+      last_identity = identity;
+      last_raw = std::move(raw);
+      if (attempt >= 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return Unavailable("object '" + std::string(key) + "' is being rewritten; retry");
+  }
+
+  const std::string root_;
+  const Fd root_fd_;
+  const Fd temp_fd_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectStore>> MakeFsObjectStore(const std::string& root) {
+  if (root.empty()) return InvalidArgument("filesystem storage root is empty");
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec) {
+    return Unavailable("cannot create storage root '" + root + "': " + ec.message());
+  }
+  std::filesystem::path canonical = std::filesystem::canonical(root, ec);
+  if (ec) return Unavailable("cannot resolve storage root '" + root + "': " + ec.message());
+  Fd root_fd(::open(canonical.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) {
+    if (errno == ENOTDIR) return InvalidArgument("storage root '" + root + "' is not a directory");
+    return ErrnoStatus(errno, "opening storage root '" + root + "'");
+  }
+  std::string temp_dir(kTempDirName);
+  if (::mkdirat(root_fd.get(), temp_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoStatus(errno, "creating '" + temp_dir + "' in storage root '" + root + "'");
+  }
+  Fd temp_fd(
+      ::openat(root_fd.get(), temp_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!temp_fd.valid()) {
+    return ErrnoStatus(errno, "opening '" + temp_dir + "' in storage root '" + root + "'");
+  }
+  size_t removed = CleanTempDir(temp_fd.get());
+  if (removed > 0) {
+    spdlog::info("fs store {}: removed {} temp files left by crashed writers", canonical.string(),
+                 removed);
+  }
+  return std::unique_ptr<ObjectStore>(
+      std::make_unique<FsObjectStore>(canonical.string(), std::move(root_fd), std::move(temp_fd)));
+}
+
+}  // namespace sigil::storage::fs

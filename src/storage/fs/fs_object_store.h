@@ -1,0 +1,38 @@
+// FsObjectStore: an ObjectStore over a local directory (the default, `file://<data_dir>/symbols`).
+//
+// Layout (docs/storage-layout.md): object `a/b/c` is the file `<root>/a/b/c` holding exactly the
+// stored bytes (so LocalPath can be served with sendfile); its content type, encoding, metadata and
+// etag live in the sidecar `<root>/a/b/.sigil-meta.c`; writes in progress are temp files in
+// `<root>/.sigil-tmp/`. Key components starting with `.sigil-` are reserved (kInvalidArgument).
+//
+// Guarantees:
+// - Nothing outside the root is ever read or written: every path component is opened with
+//   O_NOFOLLOW relative to the root's descriptor; keys through a symlink are refused.
+// - Writes are atomic and durable: temp file + fsync, sidecar renamed first, then the object,
+//   then the directory is fsync'ed. Concurrent writers of one key serialise their publish step on
+//   an flock of the object's directory (across threads and processes); the last one wins whole.
+// - Get returns bytes and info of the same version (the sidecar binds entries to file identity).
+//   LocalPath + Head are not one snapshot: a rewrite between them can pair old info with new
+//   bytes; callers that need a snapshot use Get. Symbol files are rarely rewritten.
+// - Temp files of crashed writers are never listed or read and are removed when a store is opened
+//   on the root (a live writer's temp file is flock'ed and left alone).
+// Limits: the root must be one filesystem (no mount points below it); a key cannot be both an
+// object and a "directory" of other objects (`a/b` and `a/b/c`), unlike S3.
+//
+// Thread-safe; all methods block (call them from the worker pool).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "storage/object_store.h"
+
+namespace sigil::storage::fs {
+
+// Opens (creating it if missing) a store rooted at `root`, cleaning leftover temp files.
+// Errors: kInvalidArgument if `root` exists and is not a directory, kUnavailable/kInternal if it
+// cannot be created or opened.
+Result<std::unique_ptr<ObjectStore>> MakeFsObjectStore(const std::string& root);
+
+}  // namespace sigil::storage::fs
