@@ -184,6 +184,7 @@ void Connection::Deliver(uint64_t seq, Response response) {
 // Reading
 
 void Connection::ReadMore() {
+  if (read_pending_) return;  // one read at a time
   read_pending_ = true;
   socket_.async_read_some(
       buffer_.prepare(kReadChunk),
@@ -448,8 +449,10 @@ void Connection::ParseBody() {
       room = kSpoolBufferBytes - spool_used_;
       if (room == 0) {
         if (spool_writing_) {
-          ClearDeadline();  // waiting for the disk is not the client's fault; resumes in
-                            // OnSpoolWritten
+          // Both buffers are full: stop reading until the disk catches up (OnSpoolWritten resumes).
+          // Waiting for the disk is not the client's fault, so no deadline meanwhile.
+          spool_paused_ = true;
+          ClearDeadline();
           return;
         }
         SubmitSpoolWrite();
@@ -555,6 +558,8 @@ void Connection::OnSpoolWritten(int err, std::string buffer) {
     FinishBody();
     return;
   }
+  if (!spool_paused_) return;  // a read is under way and ParseBody continues from there
+  spool_paused_ = false;
   SetDeadline(Clock::now() + options_.read_timeout);
   ParseBody();
 }
@@ -1033,6 +1038,7 @@ void Connection::CleanupRequest() {
   body_bytes_ = 0;
   body_mode_ = BodyMode::kMemory;
   spool_finishing_ = false;
+  spool_paused_ = false;
   spool_used_ = 0;
   header_deadline_set_ = false;
   drained_ = 0;

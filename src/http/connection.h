@@ -134,6 +134,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t spool_used_ = 0;
   bool spool_writing_ = false;
   bool spool_finishing_ = false;
+  bool spool_paused_ = false;
 
   // The response being written.
   Response response_;

@@ -477,7 +477,13 @@ TEST(ServerTest, RecordsMetrics) {
   client.Get("/d/1");
   client.Get("/nothing");
   client.Send({.method = "BREW", .path = "/hello"});
-  std::string text = metrics.RenderPrometheus();
+  // Metrics are recorded once the response is written, which may be just after the client read it.
+  std::string text;
+  WaitUntil([&] {
+    text = metrics.RenderPrometheus();
+    return text.find("status=\"405\"} 1\n") != std::string::npos &&
+           text.find("http_in_flight 0\n") != std::string::npos;
+  });
   EXPECT_NE(text.find("http_requests_total{route=\"hello\",method=\"GET\",status=\"200\"} 2\n"),
             std::string::npos)
       << text;

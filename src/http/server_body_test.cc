@@ -1,0 +1,241 @@
+// http::Server request bodies: in memory, spooled to a temp file (and removed after the response),
+// chunked, Expect: 100-continue, multipart uploads from the test client.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "http/server.h"
+#include "support/http_client.h"
+#include "support/raw_socket.h"
+#include "support/temp_dir.h"
+#include "support/test_server.h"
+
+namespace sigil::http {
+namespace {
+
+using namespace std::chrono_literals;
+using test::HttpClient;
+using test::TestServer;
+
+// What a handler saw, for the test to inspect after the response.
+struct Seen {
+  std::mutex mu;
+  std::string body;
+  std::string body_file;
+  std::string file_content;
+  uint64_t body_size = 0;
+};
+
+Handler Recorder(Seen& seen) {
+  return [&seen](Request& req, Responder done) {
+    std::lock_guard lock(seen.mu);
+    seen.body = req.body;
+    seen.body_file = req.body_file;
+    seen.body_size = req.body_size;
+    seen.file_content = req.body_file.empty() ? "" : test::ReadFile(req.body_file);
+    done(Response::Text(200, std::to_string(req.body_size)));
+  };
+}
+
+std::string Pattern(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + i / 1000) & 0xff);
+  return s;
+}
+
+// The spool file is removed once the response is written, which may be just after the client read
+// it.
+bool EventuallyGone(const std::string& path) {
+  for (int i = 0; i < 1000; ++i) {
+    if (!test::FileExists(path)) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return false;
+}
+
+size_t CountFiles(const std::string& dir) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+
+TestServer::Options SpoolOptions() {
+  TestServer::Options opts;
+  opts.server.spool_threshold_bytes = 4096;
+  opts.server.max_body_bytes = 64 << 20;
+  return opts;
+}
+
+TEST(ServerBodyTest, SmallBodiesStayInMemory) {
+  Seen seen;
+  RouteTable routes;
+  RouteOptions spool;
+  spool.spool_body = true;
+  routes.Add({"POST"}, "/up", Recorder(seen), spool);
+  TestServer server(std::move(routes), SpoolOptions());
+  HttpClient client(server.base_url());
+  std::string body = Pattern(4096);
+  auto r = client.Post("/up", body);
+  EXPECT_EQ(r.body, "4096");
+  EXPECT_TRUE(seen.body == body);
+  EXPECT_EQ(seen.body_file, "");
+  EXPECT_EQ(seen.body_size, 4096u);
+}
+
+TEST(ServerBodyTest, LargeBodiesAreSpooledAndRemovedAfterTheResponse) {
+  Seen seen;
+  RouteTable routes;
+  RouteOptions spool;
+  spool.spool_body = true;
+  routes.Add({"POST", "PUT"}, "/up", Recorder(seen), spool);
+  routes.Add({"POST"}, "/memory", Recorder(seen));  // no spool_body: memory even when large
+  TestServer server(std::move(routes), SpoolOptions());
+  HttpClient client(server.base_url());
+
+  std::string body = Pattern(5 << 20);
+  auto r = client.Post("/up", body);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, std::to_string(body.size()));
+  EXPECT_EQ(seen.body, "");
+  ASSERT_FALSE(seen.body_file.empty());
+  EXPECT_EQ(seen.body_file.rfind(server.tmp_dir() + "/", 0), 0u) << seen.body_file;
+  EXPECT_TRUE(seen.file_content == body);
+  EXPECT_TRUE(EventuallyGone(seen.body_file));
+  EXPECT_EQ(CountFiles(server.tmp_dir()), 0u);
+
+  // From a file, with PUT, through keep-alive.
+  test::TempDir dir;
+  std::string path = dir.WriteFile("body.bin", Pattern(300000));
+  r = client.Send({.method = "PUT", .path = "/up", .body_file = path});
+  EXPECT_EQ(r.body, "300000");
+  EXPECT_TRUE(seen.file_content == test::ReadFile(path));
+
+  r = client.Post("/memory", body);
+  EXPECT_EQ(r.body, std::to_string(body.size()));
+  EXPECT_EQ(seen.body_file, "");
+  EXPECT_TRUE(seen.body == body);
+  EXPECT_EQ(CountFiles(server.tmp_dir()), 0u);
+}
+
+TEST(ServerBodyTest, ChunkedBodiesSwitchToSpoolingWhenTheyGrow) {
+  Seen seen;
+  RouteTable routes;
+  RouteOptions spool;
+  spool.spool_body = true;
+  routes.Add({"POST"}, "/up", Recorder(seen), spool);
+  TestServer server(std::move(routes), SpoolOptions());
+  HttpClient client(server.base_url());
+
+  std::string small = Pattern(1000);
+  auto r = client.Send({.method = "POST", .path = "/up", .body = small, .chunked = true});
+  EXPECT_EQ(r.body, "1000");
+  EXPECT_EQ(seen.body_file, "");
+  EXPECT_TRUE(seen.body == small);
+
+  std::string big = Pattern(2 << 20);
+  r = client.Send({.method = "POST", .path = "/up", .body = big, .chunked = true});
+  EXPECT_EQ(r.body, std::to_string(big.size()));
+  ASSERT_FALSE(seen.body_file.empty());
+  EXPECT_TRUE(seen.file_content == big);
+  EXPECT_TRUE(EventuallyGone(seen.body_file));
+}
+
+TEST(ServerBodyTest, SpoolFileIsRemovedWhenTheClientGivesUp) {
+  RouteTable routes;
+  RouteOptions spool;
+  spool.spool_body = true;
+  routes.Add(
+      {"POST"}, "/up", [](Request&, Responder done) { done(Response::Text(200, "x")); }, spool);
+  TestServer server(std::move(routes), SpoolOptions());
+  {
+    test::RawSocket sock(server.port());
+    ASSERT_TRUE(sock.Send("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"));
+    ASSERT_TRUE(sock.Send(std::string(300000, 'a')));
+    // Wait until the spool file exists, then vanish.
+    for (int i = 0; i < 500 && CountFiles(server.tmp_dir()) == 0; ++i) {
+      std::this_thread::sleep_for(2ms);
+    }
+    EXPECT_EQ(CountFiles(server.tmp_dir()), 1u);
+  }
+  bool removed = false;
+  for (int i = 0; i < 1000 && !removed; ++i) {
+    removed = CountFiles(server.tmp_dir()) == 0;
+    if (!removed) std::this_thread::sleep_for(2ms);
+  }
+  EXPECT_TRUE(removed);
+}
+
+TEST(ServerBodyTest, ExpectContinueUploads) {
+  Seen seen;
+  RouteTable routes;
+  RouteOptions spool;
+  spool.spool_body = true;
+  routes.Add({"POST"}, "/up", Recorder(seen), spool);
+  TestServer server(std::move(routes), SpoolOptions());
+  // Raw: the server sends 100 Continue before reading the body.
+  test::RawSocket sock(server.port());
+  ASSERT_TRUE(sock.Send(
+      "POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  std::string interim = sock.ReadFor(300ms);
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(sock.Send("hello"));
+  std::string raw = sock.ReadResponses(1, 2000ms);
+  EXPECT_EQ(raw.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << raw;
+  EXPECT_EQ(seen.body, "hello");
+  // curl sends Expect: 100-continue itself for large bodies.
+  HttpClient client(server.base_url());
+  std::string big = Pattern(3 << 20);
+  auto r = client.Post("/up", big);
+  EXPECT_EQ(r.body, std::to_string(big.size()));
+  EXPECT_TRUE(seen.file_content == big);
+}
+
+TEST(ServerBodyTest, MultipartUploadFromTheTestClient) {
+  Seen seen;
+  RouteTable routes;
+  routes.Add({"POST"}, "/upload/", [&](Request& req, Responder done) {
+    std::lock_guard lock(seen.mu);
+    seen.body = req.body;
+    done(Response::Text(200, std::string(req.Header("Content-Type").value_or(""))));
+  });
+  TestServer server(std::move(routes));
+  test::TempDir dir;
+  std::string zip = dir.WriteFile("symbols.zip", "PK\x03\x04 fake zip");
+  HttpClient client(server.base_url());
+  auto r = client.PostMultipart(
+      "/upload/", {{.name = "symbols.zip", .file_path = zip}, {.name = "try", .data = "1"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.rfind("multipart/form-data; boundary=", 0), 0u) << r.body;
+  EXPECT_NE(seen.body.find("name=\"symbols.zip\"; filename=\"symbols.zip\""), std::string::npos);
+  EXPECT_NE(seen.body.find("PK\x03\x04 fake zip"), std::string::npos);
+  EXPECT_NE(seen.body.find("name=\"try\"\r\n\r\n1\r\n"), std::string::npos) << seen.body;
+}
+
+TEST(ServerBodyTest, GzipResponsesAreDecodedUnlessDisabled) {
+  // A pre-compressed body ("hello" gzipped) served with Content-Encoding: gzip.
+  static const unsigned char kGz[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                      0x03, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x86,
+                                      0xa6, 0x10, 0x36, 0x05, 0x00, 0x00, 0x00};
+  std::string gz(reinterpret_cast<const char*>(kGz), sizeof(kGz));
+  RouteTable routes;
+  routes.Add({"GET"}, "/gz", [gz](Request& req, Responder done) {
+    Response r = Response::Text(200, gz);
+    r.headers.Add("Content-Encoding", "gzip");
+    r.headers.Add("X-Accepts-Gzip", req.AcceptsGzip() ? "yes" : "no");
+    done(std::move(r));
+  });
+  TestServer server(std::move(routes));
+  HttpClient client(server.base_url());
+  auto r = client.Get("/gz");
+  EXPECT_EQ(r.body, "hello");
+  EXPECT_EQ(r.Header("X-Accepts-Gzip"), "yes");
+  client.set_decode_gzip(false);
+  r = client.Get("/gz");
+  EXPECT_EQ(r.body, gz);
+  EXPECT_EQ(r.Header("X-Accepts-Gzip"), "no");
+}
+
+}  // namespace
+}  // namespace sigil::http
