@@ -1,0 +1,80 @@
+// A bounded pool of PostgreSQL connections, with transactions, retries and outage detection.
+// Internal to db/postgres.
+//
+// - At most `size` connections; a caller waits up to acquire_timeout for one, then kUnavailable.
+// - A pooled connection found dead on its first command (the server restarted while it sat idle) is
+//   replaced and the work retried once, when that is safe: always for idempotent reads, and for
+//   transactions when the failure was at BEGIN. The other idle connections are dropped with it.
+// - A failed connect starts an outage window (retry_interval) in which calls fail at once with
+//   kUnavailable instead of each waiting out connect_timeout; then one caller probes.
+// - Transactions that fail with a serialization failure or deadlock (40001, 40P01) are retried up
+// to
+//   3 times.
+//
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "db/postgres/pg_connection.h"
+
+namespace sigil::db::postgres {
+
+struct PgPoolOptions {
+  int size = 8;
+  std::chrono::milliseconds acquire_timeout{10000};
+  std::chrono::milliseconds retry_interval{1000};
+};
+
+class PgPool {
+ public:
+  using Body = std::function<Status(PgConnection&)>;
+
+  PgPool(std::string url, PgPoolOptions options);
+  ~PgPool();
+
+  // Opens one connection now (so a bad URL or unreachable server is reported at startup) and keeps
+  // it.
+  Status Prime();
+  // Runs `body` on one connection in autocommit mode. `idempotent`: safe to run twice.
+  Status Run(const Body& body, bool idempotent);
+  // Runs `body` between `begin` (e.g. "BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+  // and COMMIT; rolls back when it fails.
+  Status Transaction(const Body& body, const char* begin = "BEGIN");
+
+  int open_connections();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Lease {
+    std::unique_ptr<PgConnection> conn;
+    uint64_t generation = 0;
+    bool fresh = false;
+  };
+
+  Result<Lease> Acquire();
+  void Release(Lease lease);
+  // Closes idle connections (and in-use ones when released); with a reason, starts an outage
+  // window.
+  void DropIdle(const std::string* down_because);
+
+  const std::string url_;
+  const PgPoolOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<PgConnection>> idle_;
+  int open_ = 0;
+  uint64_t generation_ = 0;
+  bool down_ = false;
+  Clock::time_point retry_at_{};
+  std::string last_error_;
+};
+
+}  // namespace sigil::db::postgres
