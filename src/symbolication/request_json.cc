@@ -1,0 +1,317 @@
+#include "symbolication/request_json.h"
+
+#include <boost/json.hpp>
+#include <cstdio>
+
+namespace sigil::symbolication {
+namespace {
+
+namespace json = boost::json;
+
+// Python's re.match with `^[...]*$`: `$` also matches before one final "\n".
+bool MatchesClass(const json::string& s, bool (*allowed)(char)) {
+  std::string_view v(s.data(), s.size());
+  if (!v.empty() && v.back() == '\n') v.remove_suffix(1);
+  for (char c : v) {
+    if (!allowed(c)) return false;
+  }
+  return true;
+}
+
+bool DebugFileChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         std::string_view("_.+{}@<> ~-").find(c) != std::string_view::npos;
+}
+
+bool DebugIdChar(char c) {
+  return (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f') || (c >= '0' && c <= '9');
+}
+
+// Python's isinstance(x, int) (bools included) for the integer kinds JSON can carry.
+bool IsInt(const json::value& v) { return v.is_int64() || v.is_uint64() || v.is_bool(); }
+// Comparable value of an int; uint64 beyond int64 saturates (it is only compared against small
+// bounds).
+int64_t IntValue(const json::value& v) {
+  if (v.is_bool()) return v.get_bool() ? 1 : 0;
+  if (v.is_int64()) return v.get_int64();
+  return v.get_uint64() > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX
+                                                           : static_cast<int64_t>(v.get_uint64());
+}
+
+Status Invalid(std::string message) { return InvalidArgument(std::move(message)); }
+
+Status ValidateModules(const json::value& modules, std::vector<ModuleRef>* out) {
+  if (!modules.is_array()) return Invalid("modules must be a list");
+  const json::array& a = modules.get_array();
+  for (size_t i = 0; i < a.size(); ++i) {
+    const json::value& item = a[i];
+    if (!item.is_array() || item.get_array().size() != 2) {
+      return Invalid("module index " + std::to_string(i) +
+                     " does not have a debug_filename and debug_id");
+    }
+    const json::value& file = item.get_array()[0];
+    const json::value& id = item.get_array()[1];
+    if (!file.is_string() || !MatchesClass(file.get_string(), DebugFileChar)) {
+      return Invalid("module index " + std::to_string(i) + " has an invalid debug_filename");
+    }
+    if (!id.is_string() || !MatchesClass(id.get_string(), DebugIdChar)) {
+      return Invalid("module index " + std::to_string(i) + " has an invalid debug_id");
+    }
+    out->push_back(ModuleRef{std::string(file.get_string()), std::string(id.get_string())});
+  }
+  return Status::Ok();
+}
+
+Status ValidateStacks(const json::value& stacks, size_t module_count,
+                      std::vector<std::vector<FrameRef>>* out) {
+  if (!stacks.is_array()) return Invalid("stacks must be a list of lists");
+  const json::array& a = stacks.get_array();
+  if (a.empty()) return Invalid("no stacks specified");
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!a[i].is_array()) return Invalid("stack " + std::to_string(i) + " is not a list");
+    std::vector<FrameRef> frames;
+    const json::array& stack = a[i].get_array();
+    for (size_t fi = 0; fi < stack.size(); ++fi) {
+      std::string where = "stack " + std::to_string(i) + " frame " + std::to_string(fi);
+      const json::value& frame = stack[fi];
+      if (!frame.is_array() || frame.get_array().size() != 2)
+        return Invalid(where + " is not a list of two items");
+      const json::value& index = frame.get_array()[0];
+      const json::value& offset = frame.get_array()[1];
+      if (!IsInt(index)) return Invalid(where + " has an invalid module_index");
+      int64_t idx = IntValue(index);
+      if (idx < -1 || idx >= static_cast<int64_t>(module_count)) {
+        return Invalid(where + " has a module_index that isn't in modules");
+      }
+      if (!IsInt(offset) || IntValue(offset) < -1)
+        return Invalid(where + " has an invalid module_offset");
+      FrameRef f;
+      f.module_index = idx;
+      if (IntValue(offset) == -1) {
+        f.offset_is_minus_one = true;
+      } else if (offset.is_uint64()) {
+        f.module_offset = offset.get_uint64();
+      } else {
+        f.module_offset = static_cast<uint64_t>(IntValue(offset));
+      }
+      frames.push_back(f);
+    }
+    out->push_back(std::move(frames));
+  }
+  return Status::Ok();
+}
+
+std::string Prefix(size_t i, const char* what) { return "job " + std::to_string(i) + " " + what; }
+
+json::object ToObject(const std::map<std::string, double>& m) {
+  json::object o;
+  for (const auto& [k, v] : m) o[k] = v;
+  return o;
+}
+json::object ToObject(const std::map<std::string, uint64_t>& m) {
+  json::object o;
+  for (const auto& [k, v] : m) o[k] = v;
+  return o;
+}
+template <typename M>
+double Sum(const M& m) {
+  double s = 0;
+  for (const auto& kv : m) s += static_cast<double>(kv.second);
+  return s;
+}
+
+}  // namespace
+
+std::string HexOffset(bool minus_one, uint64_t value) {
+  if (minus_one) return "-0x1";
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(value));
+  return buf;
+}
+
+Result<SymbolicateRequest> ParseSymbolicateRequest(std::string_view body, ApiVersion version,
+                                                   int max_jobs) {
+  boost::system::error_code ec;
+  json::value payload = json::parse(json::string_view(body.data(), body.size()), ec);
+  if (ec) return Invalid("Payload is not valid JSON");
+
+  // The list of jobs, as Eliot sees it (a non-list "jobs" iterates like Python would: keys or
+  // chars).
+  std::vector<const json::value*> jobs;
+  std::vector<json::value> synthetic;
+  const json::value* jobs_value = &payload;
+  bool single = true;
+  if (version == ApiVersion::kV5 && payload.is_object() && payload.get_object().contains("jobs")) {
+    jobs_value = &payload.get_object().at("jobs");
+    single = false;
+  }
+  if (single) {
+    jobs.push_back(jobs_value);
+  } else if (jobs_value->is_array()) {
+    for (const json::value& j : jobs_value->get_array()) jobs.push_back(&j);
+  } else if (jobs_value->is_object()) {
+    for (const auto& kv : jobs_value->get_object()) synthetic.emplace_back(kv.key());
+  } else if (jobs_value->is_string()) {
+    for (char c : jobs_value->get_string()) synthetic.emplace_back(json::string(1, c));
+  } else {
+    synthetic.emplace_back(nullptr);
+  }
+  for (const json::value& s : synthetic) jobs.push_back(&s);
+  if (version == ApiVersion::kV5 && jobs.size() > static_cast<size_t>(max_jobs)) {
+    return Invalid("please limit number of jobs in a single request to <= " +
+                   std::to_string(max_jobs));
+  }
+
+  SymbolicateRequest request;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const json::value& job = *jobs[i];
+    if (!job.is_object()) return Invalid(Prefix(i, "is invalid"));
+    const json::object& o = job.get_object();
+    if (!o.contains("stacks")) return Invalid(Prefix(i, "is invalid: no stacks specified"));
+    if (!o.contains("memoryMap")) return Invalid(Prefix(i, "is invalid: no memoryMap specified"));
+    Job parsed;
+    Status s = ValidateModules(o.at("memoryMap"), &parsed.memory_map);
+    if (!s.ok()) return Invalid(Prefix(i, "has invalid modules: ") + s.message());
+    s = ValidateStacks(o.at("stacks"), parsed.memory_map.size(), &parsed.stacks);
+    if (!s.ok()) return Invalid(Prefix(i, "has invalid stacks: ") + s.message());
+    request.jobs.push_back(std::move(parsed));
+  }
+  return request;
+}
+
+std::string FormatV5(const SymbolicateResponse& response, bool with_debug) {
+  json::object root;
+  json::array results;
+  for (const JobResult& jr : response.results) {
+    json::array stacks;
+    for (const auto& stack : jr.stacks) {
+      json::array frames;
+      for (const FrameResult& f : stack) {
+        json::object o;
+        o["frame"] = f.frame;
+        o["module"] = f.module;
+        o["module_offset"] = HexOffset(f.offset_is_minus_one, f.module_offset);
+        if (f.has_function) {
+          o["function"] = f.function;
+          o["function_offset"] = HexOffset(false, f.function_offset);
+          if (!f.file.empty()) o["file"] = f.file;
+          if (!f.file.empty() && f.line != 0) o["line"] = f.line;
+          if (!f.inlines.empty()) {
+            json::array inlines;
+            for (const InlineResult& in : f.inlines) {
+              json::object io;
+              io["function"] = in.function;
+              if (!in.file.empty()) io["file"] = in.file;
+              if (!in.file.empty() && in.line != 0) io["line"] = in.line;
+              inlines.push_back(std::move(io));
+            }
+            o["inlines"] = std::move(inlines);
+          }
+        }
+        frames.push_back(std::move(o));
+      }
+      stacks.push_back(std::move(frames));
+    }
+    json::object found;
+    for (const auto& [key, value] : jr.found_modules) {
+      if (value.has_value()) {
+        found[key] = *value;
+      } else {
+        found[key] = nullptr;
+      }
+    }
+    json::object job;
+    job["stacks"] = std::move(stacks);
+    job["found_modules"] = std::move(found);
+    results.push_back(std::move(job));
+  }
+  root["results"] = std::move(results);
+  if (with_debug) {
+    const DebugInfo& d = response.debug;
+    json::object debug;
+    debug["time"] = d.time;
+    debug["cache_lookups"] =
+        json::object{{"count", d.cache_lookups}, {"hits", d.cache_hits}, {"time", d.cache_time}};
+    json::object downloads;
+    downloads["count"] = d.downloads;
+    downloads["size"] = Sum(d.download_size_per_module);
+    downloads["time"] = Sum(d.download_time_per_module);
+    downloads["size_per_module"] = ToObject(d.download_size_per_module);
+    downloads["time_per_module"] = ToObject(d.download_time_per_module);
+    downloads["fail_time_per_module"] = ToObject(d.download_fail_time_per_module);
+    debug["downloads"] = std::move(downloads);
+    debug["parse_sym"] = json::object{{"time", Sum(d.parse_time_per_module)},
+                                      {"time_per_module", ToObject(d.parse_time_per_module)}};
+    debug["save_symcache"] = json::object{{"time", Sum(d.save_time_per_module)},
+                                          {"time_per_module", ToObject(d.save_time_per_module)}};
+    debug["modules"] =
+        json::object{{"count", d.modules}, {"stacks_per_module", ToObject(d.stacks_per_module)}};
+    root["debug"] = std::move(debug);
+  }
+  return json::serialize(root);
+}
+
+std::string FormatV4(const SymbolicateRequest& request, const SymbolicateResponse& response) {
+  json::object root;
+  json::array stacks;
+  json::array known;
+  if (!response.results.empty()) {
+    const JobResult& jr = response.results[0];
+    for (const auto& stack : jr.stacks) {
+      json::array frames;
+      for (const FrameResult& f : stack) {
+        std::string what =
+            f.has_function ? f.function : HexOffset(f.offset_is_minus_one, f.module_offset);
+        frames.push_back(json::string(what + " (in " + f.module + ")"));
+      }
+      stacks.push_back(std::move(frames));
+    }
+    if (!request.jobs.empty()) {
+      for (const ModuleRef& m : request.jobs[0].memory_map) {
+        std::string key = m.debug_file + "/" + m.debug_id;
+        json::value v = nullptr;
+        for (const auto& [k, found] : jr.found_modules) {
+          if (k == key && found.has_value()) v = *found;
+        }
+        known.push_back(v);
+      }
+    }
+  }
+  root["symbolicatedStacks"] = std::move(stacks);
+  root["knownModules"] = std::move(known);
+  return json::serialize(root);
+}
+
+std::string FormatText(const SymbolicateResponse& response) {
+  std::string out;
+  bool first_stack = true;
+  for (const JobResult& jr : response.results) {
+    for (const auto& stack : jr.stacks) {
+      if (!first_stack) out += "\n";
+      first_stack = false;
+      for (const FrameResult& f : stack) {
+        std::string n = "#" + std::to_string(f.frame) + " ";
+        if (!f.has_function) {
+          out += n + f.module + " + " + HexOffset(f.offset_is_minus_one, f.module_offset) + "\n";
+          continue;
+        }
+        for (const InlineResult& in : f.inlines) {
+          out += n + f.module + "!" + in.function;
+          if (!in.file.empty())
+            out += " [" + in.file + (in.line ? ":" + std::to_string(in.line) : "") + "]";
+          out += " (inlined)\n";
+        }
+        out += n + f.module + "!" + f.function;
+        std::string off = HexOffset(false, f.function_offset);
+        if (!f.file.empty()) {
+          out += " [" + f.file + (f.line ? ":" + std::to_string(f.line) : "") + " + " + off + "]\n";
+        } else {
+          out += " + " + off + "\n";
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace sigil::symbolication

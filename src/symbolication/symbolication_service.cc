@@ -1,0 +1,368 @@
+#include "symbolication/symbolication_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <set>
+
+#include "common/clock.h"
+#include "symbolication/index_builder.h"
+#include "symbolication/index_format.h"
+
+namespace sigil::symbolication {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string ModuleKey(std::string_view debug_file, std::string_view debug_id) {
+  std::string key(debug_file);
+  key += '/';
+  for (char c : debug_id)
+    key.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return key;
+}
+
+}  // namespace
+
+struct SymbolicationService::Flight {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  ModuleOutcome outcome;
+};
+
+struct SymbolicationService::RequestState {
+  SymbolicateRequest request;
+  Callback done;
+  Clock::time_point start;
+  std::vector<std::pair<std::string, std::string>>
+      modules;  // distinct (debug_file, debug_id) as sent
+  std::vector<ModuleOutcome> outcomes;
+  std::atomic<size_t> remaining{0};
+};
+
+SymbolicationService::SymbolicationService(const SymbolicationConfig& config,
+                                           storage::ObjectStore& store, WorkerPool& pool,
+                                           InvalidationBus& bus, std::string index_dir)
+    : config_(config), pool_(pool), bus_(bus), fetcher_(config, store) {
+  if (index_dir.empty()) index_dir = config.index_dir;
+  if (!index_dir.empty()) {
+    auto cache = ModuleCache::Create(
+        ModuleCacheOptions{index_dir, config.index_disk_bytes, config.index_memory_bytes});
+    if (cache.ok()) {
+      cache_ = std::move(cache).value();
+    } else {
+      cache_error_ = cache.status();
+      spdlog::warn("symbolication: index cache disabled: {}", cache.status().ToString());
+    }
+  }
+  subscription_ = bus_.Subscribe([this](const SymbolKey& key) { OnInvalidation(key); });
+}
+
+SymbolicationService::~SymbolicationService() { bus_.Unsubscribe(subscription_); }
+
+void SymbolicationService::OnInvalidation(const SymbolKey& key) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    negative_.erase(ModuleKey(key.debug_file, key.debug_id));
+  }
+  if (cache_) cache_->Invalidate(key.debug_file, key.debug_id);
+}
+
+ServiceStats SymbolicationService::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+SymbolicationService::ModuleOutcome SymbolicationService::ResolveModule(
+    const std::string& debug_file, const std::string& debug_id) {
+  ModuleOutcome out;
+  const std::string key = ModuleKey(debug_file, debug_id);
+  auto t0 = Clock::now();
+  if (cache_) out.index = cache_->Get(debug_file, debug_id);
+  out.cache_time = Since(t0);
+  if (out.index) {
+    out.cache_hit = true;
+    return out;
+  }
+  std::shared_ptr<Flight> flight;
+  bool leader = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto neg = negative_.find(key);
+    if (neg != negative_.end()) {
+      if (neg->second > NowMicros()) {
+        ++stats_.negative_hits;
+        out.negative_hit = true;
+        out.error = NotFound("symbol file for " + key + " not found (remembered)");
+        return out;
+      }
+      negative_.erase(neg);
+    }
+    auto it = flights_.find(key);
+    if (it == flights_.end()) {
+      flight = std::make_shared<Flight>();
+      flights_.emplace(key, flight);
+      leader = true;
+    } else {
+      flight = it->second;
+      ++stats_.single_flight_waits;
+    }
+  }
+  if (!leader) {
+    std::unique_lock<std::mutex> lock(flight->mu);
+    flight->cv.wait(lock, [&] { return flight->done; });
+    out.index = flight->outcome.index;
+    out.error = flight->outcome.error;
+    return out;
+  }
+  ModuleOutcome built = BuildModule(debug_file, debug_id);
+  built.cache_time = out.cache_time;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    flights_.erase(key);
+    if (built.index) {
+      ++stats_.modules_built;
+    } else {
+      ++stats_.modules_missing;
+      if (built.error.code() != StatusCode::kNotFound &&
+          built.error.code() != StatusCode::kInvalidArgument &&
+          built.error.code() != StatusCode::kTooLarge) {
+        ++stats_.fetch_errors;  // transient: not remembered
+      } else if (config_.negative_ttl_s > 0) {
+        negative_[key] = NowMicros() + int64_t{config_.negative_ttl_s} * 1000000;
+      }
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(flight->mu);
+    flight->outcome.index = built.index;
+    flight->outcome.error = built.error;
+    flight->done = true;
+  }
+  flight->cv.notify_all();
+  return built;
+}
+
+SymbolicationService::ModuleOutcome SymbolicationService::BuildModule(const std::string& debug_file,
+                                                                      const std::string& debug_id) {
+  ModuleOutcome out;
+  if (cache_) {
+    out.index = cache_->Get(debug_file, debug_id);  // built by a flight that just finished
+    if (out.index) {
+      out.cache_hit = true;
+      return out;
+    }
+  }
+  auto t0 = Clock::now();
+  auto fetched = fetcher_.Fetch(debug_file, debug_id);
+  out.download_time = Since(t0);
+  out.downloaded = true;
+  if (!fetched.ok()) {
+    out.error = fetched.status();
+    if (fetched.status().code() != StatusCode::kNotFound) {
+      spdlog::warn("symbolication: fetching {}/{}: {}", debug_file, debug_id,
+                   fetched.status().ToString());
+    }
+    return out;
+  }
+  out.download_bytes = fetched->transferred;
+  auto t1 = Clock::now();
+  auto built = BuildIndex(fetched->data);
+  fetched->data.clear();
+  fetched->data.shrink_to_fit();
+  out.parse_time = Since(t1);
+  if (!built.ok()) {
+    out.error = built.status();
+    return out;
+  }
+  auto t2 = Clock::now();
+  Result<std::shared_ptr<const SymbolIndex>> index = Internal("unset");
+  if (cache_) {
+    index = cache_->Put(debug_file, debug_id, built->bytes);
+  }
+  if (!index.ok()) {
+    if (cache_)
+      spdlog::warn("symbolication: caching index of {}/{}: {}", debug_file, debug_id,
+                   index.status().ToString());
+    auto mem =
+        SymbolIndex::FromBytes(std::move(built->bytes), OpenOptions{.verify_checksum = false});
+    if (!mem.ok()) {
+      out.error = mem.status();
+      return out;
+    }
+    index = std::shared_ptr<const SymbolIndex>(std::move(mem).value());
+  }
+  out.save_time = Since(t2);
+  if ((*index)->debug_id().empty()) {
+    out.error =
+        InvalidArgument("symbol file for " + debug_file + "/" + debug_id + " has no MODULE record");
+    if (cache_) cache_->Invalidate(debug_file, debug_id);
+    return out;
+  }
+  out.index = *index;
+  return out;
+}
+
+void SymbolicationService::Symbolicate(SymbolicateRequest request, Callback done) {
+  if (request.jobs.size() > static_cast<size_t>(config_.max_jobs)) {
+    return done(InvalidArgument("please limit number of jobs in a single request to <= " +
+                                std::to_string(config_.max_jobs)));
+  }
+  uint64_t frames = 0;
+  for (const Job& job : request.jobs) {
+    for (const auto& stack : job.stacks) frames += stack.size();
+  }
+  if (frames > static_cast<uint64_t>(config_.max_frames)) {
+    return done(InvalidArgument("please limit number of frames in a single request to <= " +
+                                std::to_string(config_.max_frames) + " (got " +
+                                std::to_string(frames) + ")"));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.requests;
+    stats_.frames += frames;
+  }
+  auto state = std::make_shared<RequestState>();
+  state->start = Clock::now();
+  state->done = std::move(done);
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const Job& job : request.jobs) {
+    for (const auto& stack : job.stacks) {
+      for (const FrameRef& f : stack) {
+        if (f.module_index < 0 || static_cast<size_t>(f.module_index) >= job.memory_map.size())
+          continue;
+        const ModuleRef& m = job.memory_map[static_cast<size_t>(f.module_index)];
+        if (m.debug_file.empty() || m.debug_id.empty()) continue;
+        if (seen.emplace(m.debug_file, m.debug_id).second)
+          state->modules.emplace_back(m.debug_file, m.debug_id);
+      }
+    }
+  }
+  state->request = std::move(request);
+  state->outcomes.resize(state->modules.size());
+  state->remaining = state->modules.size();
+  if (state->modules.empty()) return Finish(state);
+  for (size_t i = 0; i < state->modules.size(); ++i) {
+    bool submitted = pool_.Submit([this, state, i] {
+      state->outcomes[i] = ResolveModule(state->modules[i].first, state->modules[i].second);
+      if (state->remaining.fetch_sub(1) == 1) Finish(state);
+    });
+    if (!submitted) {
+      state->outcomes[i].error = Unavailable("server is shutting down");
+      if (state->remaining.fetch_sub(1) == 1) Finish(state);
+    }
+  }
+}
+
+void SymbolicationService::Finish(const std::shared_ptr<RequestState>& state) {
+  const SymbolicateRequest& req = state->request;
+  std::map<std::pair<std::string, std::string>, const ModuleOutcome*> lookup;
+  for (size_t i = 0; i < state->modules.size(); ++i)
+    lookup[state->modules[i]] = &state->outcomes[i];
+
+  SymbolicateResponse resp;
+  thread_local LookupResult r;
+  for (const Job& job : req.jobs) {
+    JobResult jr;
+    for (const auto& stack : job.stacks) {
+      std::vector<FrameResult> out;
+      out.reserve(stack.size());
+      for (size_t fi = 0; fi < stack.size(); ++fi) {
+        const FrameRef& f = stack[fi];
+        FrameResult fr;
+        fr.frame = fi;
+        fr.offset_is_minus_one = f.offset_is_minus_one;
+        fr.module_offset = f.module_offset;
+        const ModuleRef* m = nullptr;
+        if (f.module_index >= 0 && static_cast<size_t>(f.module_index) < job.memory_map.size()) {
+          m = &job.memory_map[static_cast<size_t>(f.module_index)];
+        }
+        fr.module = (m == nullptr || m->debug_file.empty()) ? "<unknown>" : m->debug_file;
+        if (m != nullptr && !m->debug_file.empty() && !m->debug_id.empty()) {
+          auto it = lookup.find({m->debug_file, m->debug_id});
+          if (it != lookup.end() && it->second->index) {
+            const SymbolIndex& index = *it->second->index;
+            if (!index.code_file().empty()) fr.module = std::string(index.code_file());
+            if (!f.offset_is_minus_one && index.Lookup(f.module_offset, &r)) {
+              fr.has_function = true;
+              fr.function = std::string(r.function);
+              fr.function_offset = f.module_offset - r.function_base;
+              fr.file = std::string(r.file);
+              if (!fr.file.empty()) fr.line = r.line;
+              for (const InlineFrame& in : r.inlines) {
+                InlineResult ir;
+                ir.function = std::string(in.function);
+                ir.file = std::string(in.file);
+                if (!ir.file.empty()) ir.line = in.line;
+                fr.inlines.push_back(std::move(ir));
+              }
+            }
+          }
+        }
+        out.push_back(std::move(fr));
+      }
+      jr.stacks.push_back(std::move(out));
+    }
+    std::set<std::string> keys;
+    for (const ModuleRef& m : job.memory_map) {
+      std::string key = m.debug_file + "/" + m.debug_id;
+      if (!keys.insert(key).second) continue;
+      std::optional<bool> found;
+      auto it = lookup.find({m.debug_file, m.debug_id});
+      if (it != lookup.end()) found = it->second->index != nullptr;
+      jr.found_modules.emplace_back(std::move(key), found);
+    }
+    resp.results.push_back(std::move(jr));
+  }
+
+  if (req.debug) {
+    DebugInfo& d = resp.debug;
+    for (size_t i = 0; i < state->modules.size(); ++i) {
+      const ModuleOutcome& o = state->outcomes[i];
+      std::string key = state->modules[i].first + "/" + state->modules[i].second;
+      ++d.cache_lookups;
+      if (o.cache_hit) ++d.cache_hits;
+      d.cache_time += o.cache_time;
+      if (o.downloaded) {
+        ++d.downloads;
+        if (o.index || o.download_bytes > 0) {
+          d.download_size_per_module[key] = o.download_bytes;
+          d.download_time_per_module[key] = o.download_time;
+        } else {
+          d.download_fail_time_per_module[key] = o.download_time;
+        }
+        if (o.parse_time > 0) d.parse_time_per_module[key] = o.parse_time;
+        if (o.save_time > 0) d.save_time_per_module[key] = o.save_time;
+      }
+    }
+    for (const JobResult& jr : resp.results) {
+      for (const auto& [key, found] : jr.found_modules) {
+        if (!found.has_value()) continue;
+        ++d.modules;
+        ++d.stacks_per_module[key];
+      }
+    }
+    d.time = Since(state->start);
+  }
+  Callback done = std::move(state->done);
+  done(std::move(resp));
+}
+
+Result<SymbolicateResponse> SymbolicationService::SymbolicateSync(SymbolicateRequest request) {
+  std::promise<Result<SymbolicateResponse>> promise;
+  auto future = promise.get_future();
+  Symbolicate(std::move(request),
+              [&promise](Result<SymbolicateResponse> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+}  // namespace sigil::symbolication
