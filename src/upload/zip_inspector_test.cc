@@ -165,3 +165,26 @@ TEST(ZipInspectorTest, IgnorableNames) {
 
 }  // namespace
 }  // namespace sigil::upload
+
+namespace sigil::upload {
+namespace {
+
+TEST(ZipInspectorTest, HundredThousandMembersRefusedQuickly) {
+  std::vector<ZipEntry> many;
+  many.reserve(100000);
+  for (int i = 0; i < 100000; ++i) {
+    many.push_back(
+        {"m.pdb/" + std::to_string(1000000 + i) + "/m.sym", "x", ZipEntry::Kind::kFile, false});
+  }
+  std::string path = ::testing::TempDir() + "/many.zip";
+  ASSERT_TRUE(testing::WriteZip(path, many).ok());
+  auto start = std::chrono::steady_clock::now();
+  auto r = InspectArchive(WholeFile(path), {}, false);
+  EXPECT_EQ(r.status().message(), "Archive has 100000 members; the maximum is 50000");
+  std::cerr << "inspect took "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+            << " s\n";
+}
+
+}  // namespace
+}  // namespace sigil::upload

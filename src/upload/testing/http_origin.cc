@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <stdexcept>
 
 namespace sigil::upload::testing {
@@ -60,6 +61,24 @@ void HttpOrigin::HandleConnection(int fd) {
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) return;
     request.append(buf, static_cast<size_t>(n));
+  }
+  // Drain a Content-Length body so the client never sees a reset.
+  size_t header_end = request.find("\r\n\r\n") + 4;
+  std::string lower = request.substr(0, header_end);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  size_t cl = lower.find("\r\ncontent-length:");
+  if (cl != std::string::npos) {
+    size_t want = std::stoul(lower.substr(cl + 17)) + header_end;
+    if (lower.find("\r\nexpect: 100-continue") != std::string::npos) {
+      ::send(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, MSG_NOSIGNAL);
+    }
+    while (request.size() < want) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 2000) <= 0) return;
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return;
+      request.append(buf, static_cast<size_t>(n));
+    }
   }
   ++requests_;
   size_t sp1 = request.find(' ');
