@@ -282,32 +282,57 @@ std::string FormatV4(const SymbolicateRequest& request, const SymbolicateRespons
   return json::serialize(root);
 }
 
-std::string FormatText(const SymbolicateResponse& response) {
+Result<std::string> FormatV5AsText(std::string_view v5_json) {
+  boost::system::error_code ec;
+  json::value root = json::parse(json::string_view(v5_json.data(), v5_json.size()), ec);
+  if (ec || !root.is_object() || !root.as_object().contains("results") ||
+      !root.at("results").is_array()) {
+    return Invalid("not a symbolicate v5 response");
+  }
+  auto str = [](const json::object& o, std::string_view k) -> std::string {
+    const json::value* v = o.if_contains(k);
+    return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+  };
+  auto num = [](const json::object& o, std::string_view k) -> int64_t {
+    const json::value* v = o.if_contains(k);
+    return v != nullptr && v->is_int64() ? v->get_int64()
+                                         : (v != nullptr && v->is_uint64() ? 1 : 0);
+  };
+  auto where = [&](const json::object& o) {
+    std::string file = str(o, "file");
+    if (file.empty()) return file;
+    int64_t line = num(o, "line");
+    return file + (line != 0 ? ":" + std::to_string(line) : "");
+  };
   std::string out;
   bool first_stack = true;
-  for (const JobResult& jr : response.results) {
-    for (const auto& stack : jr.stacks) {
+  for (const json::value& job : root.at("results").as_array()) {
+    if (!job.is_object() || !job.as_object().contains("stacks") || !job.at("stacks").is_array())
+      continue;
+    for (const json::value& stack : job.at("stacks").as_array()) {
+      if (!stack.is_array()) continue;
       if (!first_stack) out += "\n";
       first_stack = false;
-      for (const FrameResult& f : stack) {
-        std::string n = "#" + std::to_string(f.frame) + " ";
-        if (!f.has_function) {
-          out += n + f.module + " + " + HexOffset(f.offset_is_minus_one, f.module_offset) + "\n";
+      for (const json::value& fv : stack.as_array()) {
+        if (!fv.is_object()) continue;
+        const json::object& f = fv.as_object();
+        std::string n = "#" + std::to_string(num(f, "frame")) + " " + str(f, "module");
+        if (!f.contains("function")) {
+          out += n + " + " + str(f, "module_offset") + "\n";
           continue;
         }
-        for (const InlineResult& in : f.inlines) {
-          out += n + f.module + "!" + in.function;
-          if (!in.file.empty())
-            out += " [" + in.file + (in.line ? ":" + std::to_string(in.line) : "") + "]";
-          out += " (inlined)\n";
+        if (const json::value* inl = f.if_contains("inlines"); inl != nullptr && inl->is_array()) {
+          for (const json::value& iv : inl->as_array()) {
+            if (!iv.is_object()) continue;
+            std::string w = where(iv.as_object());
+            out += n + "!" + str(iv.as_object(), "function") + (w.empty() ? "" : " [" + w + "]") +
+                   " (inlined)\n";
+          }
         }
-        out += n + f.module + "!" + f.function;
-        std::string off = HexOffset(false, f.function_offset);
-        if (!f.file.empty()) {
-          out += " [" + f.file + (f.line ? ":" + std::to_string(f.line) : "") + " + " + off + "]\n";
-        } else {
-          out += " + " + off + "\n";
-        }
+        std::string w = where(f);
+        std::string off = str(f, "function_offset");
+        out += n + "!" + str(f, "function") +
+               (w.empty() ? " + " + off : " [" + w + " + " + off + "]") + "\n";
       }
     }
   }

@@ -31,9 +31,10 @@ std::string FormatV5(const SymbolicateResponse& response, bool with_debug);
 // {"symbolicatedStacks": [["func (in module)", ...]], "knownModules": [true, false, null]} for the
 // one job of `request`.
 std::string FormatV4(const SymbolicateRequest& request, const SymbolicateResponse& response);
-// One line per frame: "#0 xul.dll!Foo::Bar(int) [file.cpp:12 + 0x1a]" (stacks separated by a blank
-// line).
-std::string FormatText(const SymbolicateResponse& response);
+// A v5 response (JSON text, from this server or another) as one line per frame:
+// "#0 xul.dll!Foo::Bar(int) [file.cpp:12 + 0x1a]"; inlined frames first, marked "(inlined)"; stacks
+// separated by a blank line. kInvalidArgument if `v5_json` is not a v5 response.
+Result<std::string> FormatV5AsText(std::string_view v5_json);
 
 // "0x1a"; "-0x1" for the -1 offset.
 std::string HexOffset(bool minus_one, uint64_t value);
