@@ -1,0 +1,235 @@
+// Upload benchmark (docs/benchmarks.md "## Upload"). For three bundles shaped like the seed's
+// measurements, interleaved repetitions of:
+//   (a) serial zlib level 6 on one thread over the members' bytes (the seed's baseline f1),
+//   (c) raw ISA-L compression (configured level) of the same bytes on one thread; "two cores'
+//   worth" is
+//       half its time,
+//   (b) sigil's pipeline end to end: POST /upload/ to a real http::Server + UploadService +
+//   filesystem
+//       store + SQLite, in a fresh child process (so its peak RSS is its own), timed from the
+//       request to the 201.
+// Prints medians, MB/s, ratios and the child's peak RSS as a Markdown table.
+//
+//   upload_bench [--reps N] [--bundles bundle66,bundle103,bundle26]
+#include <curl/curl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "api/upload_handlers.h"
+#include "bundle_generator.h"
+#include "common/invalidation_bus.h"
+#include "db/sqlite/sqlite_database.h"
+#include "http/server.h"
+#include "storage/fs/fs_object_store.h"
+#include "upload/gzip_compressor.h"
+#include "upload/member_reader.h"
+#include "upload/zip_inspector.h"
+
+namespace fs = std::filesystem;
+using sigil::upload::GzipCompressor;
+
+namespace {
+
+double Seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+struct CompressResult {
+  double seconds = 0;
+  uint64_t in = 0, out = 0;
+};
+
+// Compresses every member (read one at a time, so memory stays small) and times only compression.
+CompressResult CompressAll(const std::string& zip, GzipCompressor::Backend backend, int level) {
+  CompressResult r;
+  sigil::upload::ArchiveFile file{zip, 0, fs::file_size(zip)};
+  sigil::UploadConfig config;
+  auto plan = sigil::upload::InspectArchive(file, config, false);
+  auto reader = sigil::upload::MemberReader::Open(file);
+  if (!plan.ok() || !reader.ok()) {
+    std::cerr << "cannot read " << zip << "\n";
+    std::exit(1);
+  }
+  for (const auto& m : plan->members) {
+    std::string data;
+    data.reserve(m.size);
+    (void)(*reader)->Read(m, [&](std::string_view c) {
+      data.append(c);
+      return sigil::Status::Ok();
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    auto gz = sigil::upload::GzipString(data, backend, level);
+    r.seconds += Seconds(std::chrono::steady_clock::now() - t0);
+    r.in += data.size();
+    r.out += gz->size();
+  }
+  return r;
+}
+
+// Child: serve, POST the zip, print "<seconds> <maxrss_kb> <status>".
+int Child(const std::string& zip, const std::string& work) {
+  fs::create_directories(work + "/tmp");
+  sigil::UploadConfig config;
+  auto store = sigil::storage::fs::MakeFsObjectStore(work + "/symbols");
+  auto db = sigil::db::sqlite::OpenSqliteDatabase(work + "/sigil.db");
+  if (!store.ok() || !db.ok() || !(*db)->Migrate().ok()) return 2;
+  auto user = (*db)->CreateUser("bench@example.com", {"upload_symbols"});
+  if (!user.ok()) return 2;
+  int64_t uid = user->id;
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  sigil::WorkerPool pool(2 * cores, 1024, "bench-worker");
+  sigil::LocalInvalidationBus bus;
+  sigil::upload::UploadService service(config, **store, **db, pool, bus, work + "/tmp");
+  sigil::http::RouteTable routes;
+  sigil::api::RegisterUploadRoutes(
+      routes, service,
+      [uid](sigil::http::Request& r) -> std::optional<sigil::http::Response> {
+        sigil::http::Principal p;
+        p.user_id = uid;
+        p.email = "bench@example.com";
+        p.permissions = {"upload_symbols"};
+        r.principal = p;
+        return std::nullopt;
+      },
+      4ull << 30);
+  sigil::http::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.io_threads = static_cast<int>(cores);
+  options.tmp_dir = work + "/tmp";
+  options.access_log = false;
+  sigil::http::Server server(options, std::move(routes), pool, nullptr);
+  if (!server.Start().ok()) return 2;
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  CURL* curl = curl_easy_init();
+  curl_mime* mime = curl_mime_init(curl);
+  curl_mimepart* part = curl_mime_addpart(mime);
+  curl_mime_name(part, "bundle.zip");
+  curl_mime_filedata(part, zip.c_str());
+  std::string url = "http://" + server.address() + "/upload/";
+  std::string body;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* u) {
+        static_cast<std::string*>(u)->append(d, s * n);
+        return s * n;
+      });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  auto t0 = std::chrono::steady_clock::now();
+  CURLcode rc = curl_easy_perform(curl);
+  double secs = Seconds(std::chrono::steady_clock::now() - t0);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_mime_free(mime);
+  curl_easy_cleanup(curl);
+  server.Shutdown(std::chrono::milliseconds(1000));
+  server.Wait();
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("%.4f %ld %ld\n", secs, ru.ru_maxrss, rc == CURLE_OK ? status : 0L);
+  if (status != 201) std::fprintf(stderr, "upload failed: %ld %s\n", status, body.c_str());
+  return status == 201 ? 0 : 1;
+}
+
+struct EndToEnd {
+  double seconds = 0;
+  long rss_kb = 0;
+};
+
+EndToEnd RunChild(const std::string& self, const std::string& zip, const std::string& work) {
+  fs::remove_all(work);
+  std::string cmd = "'" + self + "' --child '" + zip + "' '" + work + "'";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  EndToEnd r;
+  long status = 0;
+  if (p == nullptr || std::fscanf(p, "%lf %ld %ld", &r.seconds, &r.rss_kb, &status) != 3 ||
+      status != 201) {
+    std::cerr << "child failed for " << zip << "\n";
+    std::exit(1);
+  }
+  ::pclose(p);
+  fs::remove_all(work);
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--child") return Child(argv[2], argv[3]);
+  int reps = 3;
+  std::string only;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--reps") reps = std::atoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--bundles") only = argv[i + 1];
+  }
+  std::string dir = std::string(SIGIL_BINARY_DIR) + "/bench-data/upload";
+  fs::create_directories(dir);
+  std::string self = fs::canonical("/proc/self/exe").string();
+  sigil::UploadConfig defaults;
+
+  struct Row {
+    sigil::bench::BundleShape shape;
+    std::string zip;
+    std::vector<double> a, c, b;
+    std::vector<long> rss;
+    uint64_t in = 0, zlib_out = 0, isal_out = 0;
+  };
+  std::vector<Row> rows;
+  for (const auto& shape : sigil::bench::SeedShapes()) {
+    if (!only.empty() && only.find(shape.name) == std::string::npos) continue;
+    Row row{shape, dir + "/" + shape.name + ".zip", {}, {}, {}, {}, 0, 0, 0};
+    std::string error;
+    std::cerr << "generating " << row.zip << "\n";
+    if (!sigil::bench::WriteBundle(shape, row.zip, &error)) {
+      std::cerr << error << "\n";
+      return 1;
+    }
+    rows.push_back(std::move(row));
+  }
+  for (int rep = 0; rep < reps; ++rep) {
+    for (Row& row : rows) {
+      auto a = CompressAll(row.zip, GzipCompressor::Backend::kZlib, 6);
+      auto c = CompressAll(row.zip, GzipCompressor::Backend::kIsal, defaults.compression_level);
+      auto b = RunChild(self, row.zip, dir + "/work");
+      row.a.push_back(a.seconds);
+      row.c.push_back(c.seconds);
+      row.b.push_back(b.seconds);
+      row.rss.push_back(b.rss_kb);
+      row.in = a.in;
+      row.zlib_out = a.out;
+      row.isal_out = c.out;
+      std::cerr << row.shape.name << " rep " << rep << ": zlib6 " << a.seconds << " s, isal "
+                << c.seconds << " s, e2e " << b.seconds << " s, rss " << b.rss_kb / 1024 << " MB\n";
+    }
+  }
+  std::printf(
+      "| bundle | files | MB | (a) zlib-6 serial s | (b) sigil e2e s | (b) MB/s | speedup a/b | "
+      "ISA-L 1 core s | 2-core ISA-L / e2e | ratio zlib-6 | ratio ISA-L | peak RSS MB |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  for (const Row& row : rows) {
+    double mb = static_cast<double>(row.in) / 1e6;
+    double a = Median(row.a), b = Median(row.b), c = Median(row.c);
+    long rss = *std::max_element(row.rss.begin(), row.rss.end());
+    std::printf(
+        "| %s | %d | %.1f | %.2f | %.2f | %.0f | %.1fx | %.2f | %.0f%% | %.2f | %.2f | %ld |\n",
+        row.shape.name.c_str(), row.shape.files, mb, a, b, mb / b, a / b, c, 100.0 * (c / 2) / b,
+        static_cast<double>(row.in) / static_cast<double>(row.zlib_out),
+        static_cast<double>(row.in) / static_cast<double>(row.isal_out), rss / 1024);
+  }
+  return 0;
+}
