@@ -1,0 +1,185 @@
+// Parser and index semantics the oracle files do not exercise: line endings, NUL bytes, strtoull
+// quirks, INLINE without a FUNC, out-of-order records, huge functions, overlapping inline ranges.
+#include "symbolication/sym_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "symbolication/index_builder.h"
+#include "symbolication/symbol_index.h"
+
+namespace sigil::symbolication {
+namespace {
+
+std::unique_ptr<SymbolIndex> Index(std::string_view sym, BuildStats* stats = nullptr,
+                                   const BuildOptions& options = {}) {
+  auto built = BuildIndex(sym, options);
+  EXPECT_TRUE(built.ok());
+  if (stats) *stats = built->stats;
+  auto idx = SymbolIndex::FromBytes(std::move(built->bytes));
+  EXPECT_TRUE(idx.ok()) << idx.status().ToString();
+  return std::move(idx).value();
+}
+
+LookupResult At(const SymbolIndex& idx, uint64_t a) {
+  LookupResult r;
+  idx.Lookup(a, &r);
+  return r;
+}
+
+TEST(SymParserTest, NumbersFollowStrtoull) {
+  EXPECT_EQ(StrToULL("1a2B", 16).value, 0x1a2bu);
+  EXPECT_EQ(StrToULL("0x10", 16).value, 0x10u);
+  EXPECT_EQ(StrToULL("0x", 16).consumed, 1u);  // "0", stops at 'x'
+  EXPECT_EQ(StrToULL("-1", 16).value, UINT64_MAX);
+  EXPECT_EQ(StrToULL("ffffffffffffffffff", 16).value, UINT64_MAX);  // overflow saturates
+  EXPECT_EQ(StrToULL("zz", 16).consumed, 0u);
+  EXPECT_EQ(StrToL("-5", 10).value, -5);
+  EXPECT_EQ(StrToL("99999999999999999999", 10).value, INT64_MAX);
+  std::vector<std::string_view> t;
+  EXPECT_TRUE(Tokenize("a  b c d e", 4, &t));
+  EXPECT_EQ(t[3], "d e");
+  EXPECT_FALSE(Tokenize("a b", 4, &t));
+}
+
+TEST(SymParserTest, CrLfBareCrAndNamesWithSpaces) {
+  std::string sym =
+      "MODULE windows x86 ABCD0 my module.pdb\r\n"
+      "INFO CODE_ID 1234 my.dll\r\n"
+      "FILE 1 c:\\src\\a file.cc\r"
+      "FUNC m 1000 10 4 Foo::Bar(int, char const*) const\r\n"
+      "1000 8 10 1\r\n"
+      "1008 8 11 1\r"
+      "PUBLIC m 2000 0 public name with spaces\n";
+  BuildStats stats;
+  auto idx = Index(sym, &stats);
+  EXPECT_EQ(stats.parse.errors, 0u);
+  EXPECT_EQ(idx->debug_file(), "my module.pdb");
+  EXPECT_EQ(idx->code_file(), "my.dll");
+  auto r = At(*idx, 0x1009);
+  EXPECT_EQ(r.function, "Foo::Bar(int, char const*) const");
+  EXPECT_TRUE(r.is_multiple);
+  EXPECT_EQ(r.file, "c:\\src\\a file.cc");
+  EXPECT_EQ(r.line, 11);
+  r = At(*idx, 0x2005);
+  EXPECT_EQ(r.function, "public name with spaces");
+  EXPECT_TRUE(r.is_public);
+  EXPECT_EQ(r.function_base, 0x2000u);
+}
+
+TEST(SymParserTest, NulBytesReadAsUnderscoreAndMalformedLinesAreCounted) {
+  std::string sym = std::string("MODULE Linux x86 AB x\nFUNC 10 10 0 a") + '\0' + "b\n10 10 1 0\n";
+  sym += "garbage line\nFUNC zz 1 0 bad\n5 5 5 5\nINLINE 0 1 0 10 4\nPUBLIC 0 0 zero\n";
+  sym += std::string(3, '\0');  // trailing NULs are ignored
+  BuildStats stats;
+  auto idx = Index(sym, &stats);
+  EXPECT_EQ(At(*idx, 0x12).function, "a_b");
+  EXPECT_EQ(stats.parse.errors_by_kind[static_cast<int>(ParseError::kNulInData)], 1u);
+  EXPECT_EQ(stats.parse.errors_by_kind[static_cast<int>(ParseError::kBadFunc)], 1u);
+  // "garbage line" is a bad line record of FUNC a; "5 5 5 5" follows the bad FUNC.
+  EXPECT_EQ(stats.parse.errors_by_kind[static_cast<int>(ParseError::kBadLine)], 1u);
+  EXPECT_EQ(stats.parse.errors_by_kind[static_cast<int>(ParseError::kLineWithoutFunc)], 1u);
+  EXPECT_EQ(stats.parse.errors_by_kind[static_cast<int>(ParseError::kInlineWithoutFunc)], 1u);
+  EXPECT_FALSE(At(*idx, 0).found);  // PUBLIC at 0 ignored
+}
+
+TEST(SymParserTest, InlineBeforeAnyFuncOrAfterPublicIsSkipped) {
+  std::string sym =
+      "MODULE Linux x86 AB x\nINLINE_ORIGIN 0 f\nINLINE 0 1 0 0 10 4\n"
+      "PUBLIC 100 0 p\nINLINE 0 1 0 0 100 4\n"
+      "FUNC 200 10 0 g\nINLINE 0 7 0 200 4\n";
+  BuildStats stats;
+  auto idx = Index(sym, &stats);
+  EXPECT_EQ(stats.parse.errors_by_kind[static_cast<int>(ParseError::kInlineWithoutFunc)], 2u);
+  auto r = At(*idx, 0x201);
+  ASSERT_EQ(r.inlines.size(), 1u);  // old form (odd field count) under g
+  EXPECT_EQ(r.inlines[0].function, "f");
+  EXPECT_EQ(r.line, 7);
+}
+
+TEST(SymParserTest, MaxErrorsStopsLikeBreakpadWhenAsked) {
+  std::string sym = "MODULE Linux x86 AB x\n";
+  for (int i = 0; i < 150; ++i) sym += "bogus\n";
+  sym += "FUNC 10 10 0 late\n";
+  BuildOptions breakpad;
+  breakpad.parse.max_errors = 100;
+  BuildStats stats;
+  EXPECT_FALSE(At(*Index(sym, &stats, breakpad), 0x10).found);
+  EXPECT_TRUE(stats.parse.stopped_early);
+  EXPECT_TRUE(At(*Index(sym), 0x10).found);  // default: skip and keep going
+}
+
+TEST(SymParserTest, OutOfOrderAndOverlappingRecordsEarlierWins) {
+  std::string sym =
+      "MODULE Linux x86 AB x\nFILE 0 a.c\n"
+      "FUNC 3000 100 0 third\n3050 10 30 0\n3000 60 31 0\n"  // second line overlaps the first:
+                                                             // dropped
+      "FUNC 1000 100 0 first\n1000 100 10 0\n"
+      "FUNC 1080 100 0 overlapping\n1080 10 99 0\n"  // overlaps "first": dropped with its lines
+      "FUNC 2000 0 0 empty\n"
+      "PUBLIC 2000 0 pub\nPUBLIC 2000 0 dup\n";
+  BuildStats stats;
+  auto idx = Index(sym, &stats);
+  EXPECT_EQ(At(*idx, 0x1085).function, "first");
+  EXPECT_EQ(At(*idx, 0x1085).line, 10);
+  EXPECT_EQ(At(*idx, 0x2000).function, "pub");  // size-0 FUNC ignored, first PUBLIC wins
+  EXPECT_EQ(At(*idx, 0x3055).line, 30);
+  EXPECT_FALSE(At(*idx, 0x3000).has_line_record);
+  EXPECT_EQ(At(*idx, 0x3000).function, "third");
+  EXPECT_EQ(At(*idx, 0x2fff).function, "pub");  // PUBLIC covers up to the next FUNC
+  EXPECT_EQ(stats.parse.errors_by_kind[static_cast<int>(ParseError::kBadPublic)], 1u);
+}
+
+TEST(SymParserTest, FunctionsLongerThan4GiBKeepTheirLines) {
+  std::string sym =
+      "MODULE Linux x86 AB x\nFILE 0 big.c\n"
+      "FUNC 1000 300000000 0 huge\n"
+      "1000 10 1 0\n"
+      "100000ff0 20 2 0\n"  // straddles the 4 GiB segment boundary
+      "200000000 10 3 0\n"
+      "INLINE_ORIGIN 0 in\nINLINE 0 5 0 0 100000f00 200\n";
+  auto idx = Index(sym);
+  EXPECT_EQ(At(*idx, 0x1005).line, 1);
+  auto r = At(*idx, 0x100001005);
+  EXPECT_EQ(r.line_base, 0x100000ff0u);
+  ASSERT_EQ(r.inlines.size(), 1u);
+  EXPECT_EQ(r.inlines[0].function_base, 0x100000f00u);
+  EXPECT_EQ(r.inlines[0].line, 2);
+  EXPECT_EQ(r.line, 5);
+  EXPECT_EQ(At(*idx, 0x200000005).line, 3);
+  EXPECT_FALSE(At(*idx, 0x250000000).has_line_record);
+  EXPECT_EQ(At(*idx, 0x250000000).function, "huge");
+  EXPECT_FALSE(At(*idx, 0x300001000).found);
+}
+
+TEST(SymParserTest, InlineNestingFollowsContainedRangeMap) {
+  std::string sym =
+      "MODULE Linux x86 AB x\nFILE 0 a.c\nFILE 1 b.c\n"
+      "INLINE_ORIGIN 0 outer\nINLINE_ORIGIN 1 inner\nINLINE_ORIGIN 2 same\n"
+      "FUNC 100 100 0 f\n100 100 9 0\n"
+      "INLINE 0 20 1 0 110 10 140 20\n"  // two ranges
+      "INLINE 1 30 1 1 110 8\n"
+      "INLINE 1 40 0 2 140 20\n"   // equal range: nests inside outer's second range
+      "INLINE 3 50 0 1 150 1\n"    // level jumps by 2: parent lost, skipped
+      "INLINE 0 60 0 7 150 20\n";  // partial overlap with outer: rejected; origin 7 unknown
+  auto idx = Index(sym);
+  auto r = At(*idx, 0x112);
+  ASSERT_EQ(r.inlines.size(), 2u);
+  EXPECT_EQ(r.inlines[0].function, "inner");
+  EXPECT_EQ(r.inlines[0].line, 9);
+  EXPECT_EQ(r.inlines[1].function, "outer");
+  EXPECT_EQ(r.inlines[1].file, "b.c");
+  EXPECT_EQ(r.inlines[1].line, 30);
+  EXPECT_EQ(r.file, "b.c");
+  EXPECT_EQ(r.line, 20);
+  r = At(*idx, 0x145);
+  ASSERT_EQ(r.inlines.size(), 2u);
+  EXPECT_EQ(r.inlines[0].function, "same");
+  EXPECT_EQ(r.inlines[1].function, "outer");
+  EXPECT_EQ(r.inlines[1].function_base, 0x140u);
+  EXPECT_EQ(At(*idx, 0x165).inlines.size(), 0u);
+}
+
+}  // namespace
+}  // namespace sigil::symbolication
