@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# seed.sh BUILD_DIR CORPUS_ROOT: fills CORPUS_ROOT/<fuzzer>/ with seeds made from ../shared/testdata.
+set -euo pipefail
+build="$1"; root="$2"
+here="$(cd "$(dirname "$0")" && pwd)"
+data="${SIGIL_SHARED_DIR:-$here/../../../shared}/testdata"
+mkdir -p "$root/sym_parser_fuzzer" "$root/index_loader_fuzzer"
+# Parser seeds: every .sym/.out, whole when small, else its first 64 KiB (libFuzzer's default max_len
+# is small anyway; big inputs only slow it down).
+n=0
+while IFS= read -r -d '' f; do
+  n=$((n + 1))
+  head -c 65536 "$f" > "$root/sym_parser_fuzzer/seed-$n"
+done < <(find "$data/symbols" "$data/loose-symbols" "$data/breakpad-format" -type f \( -name '*.sym' -o -name '*.out' \) -print0)
+# Loader seeds: indexes built from the small files.
+mapfile -d '' small < <(find "$data/symbols" "$data/loose-symbols" "$data/breakpad-format" -type f \( -name '*.sym' -o -name '*.out' \) -size -40k -print0)
+"$build/fuzz/symbolication/symidx_seed_gen" "$root/index_loader_fuzzer" "${small[@]}"
