@@ -157,7 +157,11 @@ EndToEnd RunChild(const std::string& self, const std::string& zip, const std::st
   FILE* p = ::popen(cmd.c_str(), "r");
   EndToEnd r;
   long status = 0;
-  if (p == nullptr || std::fscanf(p, "%lf %ld %ld", &r.seconds, &r.rss_kb, &status) != 3 ||
+  // The child's last stdout line is the result (log lines may precede it).
+  std::string last;
+  char buf[4096];
+  while (p != nullptr && std::fgets(buf, sizeof buf, p) != nullptr) last = buf;
+  if (p == nullptr || std::sscanf(last.c_str(), "%lf %ld %ld", &r.seconds, &r.rss_kb, &status) != 3 ||
       status != 201) {
     std::cerr << "child failed for " << zip << "\n";
     std::exit(1);
