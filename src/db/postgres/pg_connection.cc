@@ -1,6 +1,8 @@
 #include "db/postgres/pg_connection.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
 
 #include <charconv>
 
@@ -140,12 +142,25 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& u
     PQfinish(conn);
     return s;
   }
+  // Server notices (WARNING: terminating connection ..., etc.) go to the log, not to stderr.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char* message) { spdlog::info("postgresql: {}", Trim(message)); },
+      nullptr);
   return std::unique_ptr<PgConnection>(new PgConnection(conn));
 }
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
 bool PgConnection::broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+
+bool PgConnection::LooksAlive() {
+  if (broken()) return false;
+  pollfd p{PQsocket(conn_), POLLIN | POLLRDHUP, 0};
+  if (poll(&p, 1, 0) <= 0) return true;  // nothing pending: as alive as we can tell without a query
+  // Something arrived while idle: usually the close (EOF, or a FATAL notice before it).
+  if (PQconsumeInput(conn_) == 0 || broken()) return false;
+  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) == 0;
+}
 
 Result<PgResult> PgConnection::Query(const std::string& sql, const Params& params) {
   if (broken()) return Unavailable("postgresql: connection lost");

@@ -90,6 +90,9 @@ class PgConnection {
 
   // True once the connection to the server is lost; it must then be discarded.
   bool broken() const;
+  // For a connection that sat idle: false if the server closed it meanwhile (restart, idle timeout,
+  // administrator). No round trip: an idle connection has nothing to read unless it was closed.
+  bool LooksAlive();
   // Commands sent since the last ResetCommandCount (to tell whether a failure was on first use).
   int commands() const { return commands_; }
   void ResetCommandCount() {

@@ -43,11 +43,6 @@ Status ExpectChanged(const PgResult& r, const std::string& what) {
   return r.affected() == 0 ? NotFound(what + " not found") : Status::Ok();
 }
 
-Status CheckExists(PgConnection& conn, const char* sql, int64_t id, const std::string& what) {
-  SIGIL_ASSIGN_OR_RETURN(PgResult r, conn.Query(sql, Params().Add(id)));
-  return r.rows() > 0 ? Status::Ok() : NotFound(what + " not found");
-}
-
 }  // namespace
 
 Result<User> PostgresDatabase::CreateUser(const std::string& email,
@@ -57,7 +52,7 @@ Result<User> PostgresDatabase::CreateUser(const std::string& email,
   user.email = email;
   user.permissions = SortedUnique(permissions);
   user.created_at = NowMicros();
-  Status status = Write([&](PgConnection& conn) -> Status {
+  Status status = WriteOne([&](PgConnection& conn) -> Status {
     SIGIL_ASSIGN_OR_RETURN(
         PgResult r,
         conn.Query("INSERT INTO users (email, is_active, permissions, created_at) "
@@ -101,7 +96,7 @@ Result<User> PostgresDatabase::GetUser(int64_t id) {
 
 Status PostgresDatabase::SetUserPermissions(int64_t user_id,
                                             const std::vector<std::string>& permissions) {
-  return Write([&](PgConnection& conn) -> Status {
+  return WriteOne([&](PgConnection& conn) -> Status {
     SIGIL_ASSIGN_OR_RETURN(
         PgResult r, conn.Query("UPDATE users SET permissions = $1 WHERE id = $2",
                                Params().AddTextArray(SortedUnique(permissions)).Add(user_id)));
@@ -110,7 +105,7 @@ Status PostgresDatabase::SetUserPermissions(int64_t user_id,
 }
 
 Status PostgresDatabase::SetUserActive(int64_t user_id, bool active) {
-  return Write([&](PgConnection& conn) -> Status {
+  return WriteOne([&](PgConnection& conn) -> Status {
     SIGIL_ASSIGN_OR_RETURN(PgResult r, conn.Query("UPDATE users SET is_active = $1 WHERE id = $2",
                                                   Params().Add(active).Add(user_id)));
     return ExpectChanged(r, "user " + std::to_string(user_id));
@@ -146,14 +141,15 @@ Result<Token> PostgresDatabase::CreateToken(const Token& token) {
   Token created = token;
   created.permissions = SortedUnique(token.permissions);
   if (created.created_at == 0) created.created_at = NowMicros();
-  Status status = Write([&](PgConnection& conn) -> Status {
-    SIGIL_RETURN_IF_ERROR(CheckExists(conn, "SELECT 1 FROM users WHERE id = $1", token.user_id,
-                                      "user " + std::to_string(token.user_id)));
+  Status status = WriteOne([&](PgConnection& conn) -> Status {
+    // One statement: inserted only if the user exists (checked before the key's uniqueness, like
+    // the SQLite backend).
     SIGIL_ASSIGN_OR_RETURN(
         PgResult r,
         conn.Query(
             "INSERT INTO tokens (user_id, key_hash, permissions, expires_at, notes, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "SELECT $1::bigint, $2::text, $3::text[], $4::bigint, $5::text, $6::bigint "
+            "WHERE EXISTS (SELECT 1 FROM users WHERE id = $1::bigint) RETURNING id",
             Params()
                 .Add(created.user_id)
                 .Add(created.key_hash)
@@ -161,6 +157,7 @@ Result<Token> PostgresDatabase::CreateToken(const Token& token) {
                 .Add(created.expires_at)
                 .Add(created.notes)
                 .Add(created.created_at)));
+    if (r.rows() == 0) return NotFound("user " + std::to_string(token.user_id) + " not found");
     created.id = r.Int(0, 0);
     return Status::Ok();
   });
@@ -201,7 +198,7 @@ Result<std::vector<TokenWithUser>> PostgresDatabase::ListTokens() {
 }
 
 Status PostgresDatabase::DeleteToken(int64_t token_id) {
-  return Write([&](PgConnection& conn) -> Status {
+  return WriteOne([&](PgConnection& conn) -> Status {
     SIGIL_ASSIGN_OR_RETURN(PgResult r,
                            conn.Query("DELETE FROM tokens WHERE id = $1", Params().Add(token_id)));
     return ExpectChanged(r, "token " + std::to_string(token_id));

@@ -56,9 +56,11 @@ class PostgresDatabase : public Database {
 
  private:
   // Read-only work on one connection (retried on a fresh connection if a pooled one was stale).
-  Status Read(const PgPool::Body& body) { return pool_.Run(body, /*idempotent=*/true); }
-  // Work in one read-write transaction.
+  Status Read(const PgPool::Body& body) { return pool_.Run(body, PgPool::Retry::kIdempotent); }
+  // Several writes in one transaction.
   Status Write(const PgPool::Body& body) { return pool_.Transaction(body); }
+  // One write statement: atomic by itself, one round trip instead of BEGIN / statement / COMMIT.
+  Status WriteOne(const PgPool::Body& body) { return pool_.Run(body, PgPool::Retry::kNever); }
 
   Result<FileUpload> FindLatestFileUpload(const char* where, const std::string& a,
                                           const std::string& b, const std::string& what);

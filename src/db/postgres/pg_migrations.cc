@@ -125,7 +125,7 @@ Result<int> AppliedSchemaVersion(PgPool& pool) {
         version = static_cast<int>(max.Int(0, 0));
         return Status::Ok();
       },
-      /*idempotent=*/true);
+      PgPool::Retry::kIdempotent);
   SIGIL_RETURN_IF_ERROR(status);
   return version;
 }

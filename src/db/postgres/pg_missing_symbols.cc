@@ -89,7 +89,8 @@ Status PostgresDatabase::RecordMissingSymbols(const std::vector<MissingSymbolHit
       m.first_seen = m.first_seen == 0 ? hit.seen_at : std::min(m.first_seen, hit.seen_at);
   }
 
-  return Write([&](PgConnection& conn) -> Status {
+  // Up to one chunk: a single statement, atomic by itself (one round trip); more: one transaction.
+  auto body = [&](PgConnection& conn) -> Status {
     auto it = by_hash.begin();
     while (it != by_hash.end()) {
       std::vector<std::string> hash, debug_file, debug_id, filename, code_file, code_id;
@@ -119,7 +120,8 @@ Status PostgresDatabase::RecordMissingSymbols(const std::vector<MissingSymbolHit
                                 .status());
     }
     return Status::Ok();
-  });
+  };
+  return by_hash.size() <= kUpsertChunk ? WriteOne(body) : Write(body);
 }
 
 Result<MissingSymbolPage> PostgresDatabase::QueryMissingSymbols(const MissingSymbolQuery& query) {

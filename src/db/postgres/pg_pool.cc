@@ -28,10 +28,11 @@ Result<PgPool::Lease> PgPool::Acquire() {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(retry_at_ - now).count();
       return Unavailable(last_error_ + " (next attempt in " + std::to_string(ms) + " ms)");
     }
-    if (!idle_.empty()) {
+    while (!idle_.empty()) {
       Lease lease{std::move(idle_.back()), generation_, false};
       idle_.pop_back();
-      return lease;
+      if (lease.conn->LooksAlive()) return lease;
+      --open_;  // closed by the server while idle (its siblings are checked as they come up)
     }
     if (open_ < options_.size) break;
     if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
@@ -91,14 +92,15 @@ void PgPool::DropIdle(const std::string* down_because) {
   cv_.notify_all();
 }
 
-Status PgPool::Run(const Body& body, bool idempotent) {
+Status PgPool::Run(const Body& body, Retry retry) {
   for (int attempt = 0;; ++attempt) {
     SIGIL_ASSIGN_OR_RETURN(Lease lease, Acquire());
     lease.conn->ResetCommandCount();
     Status status = body(*lease.conn);
     bool broken = lease.conn->broken();
-    bool stale =
-        broken && !lease.fresh && attempt == 0 && (idempotent || lease.conn->commands() <= 1);
+    bool stale = broken && !lease.fresh && attempt == 0 &&
+                 (retry == Retry::kIdempotent ||
+                  (retry == Retry::kFirstCommandFailed && lease.conn->commands() <= 1));
     Release(std::move(lease));
     if (!broken) return status;
     DropIdle(nullptr);  // the server went away: its other connections are dead too
@@ -121,7 +123,7 @@ Status PgPool::Transaction(const Body& body, const char* begin) {
           }
           return s;
         },
-        /*idempotent=*/false);
+        Retry::kFirstCommandFailed);
     bool conflict = sqlstate == "40001" || sqlstate == "40P01";
     if (!conflict || attempt == kMaxAttempts) return status;
     std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));

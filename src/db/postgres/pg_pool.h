@@ -2,8 +2,10 @@
 // Internal to db/postgres.
 //
 // - At most `size` connections; a caller waits up to acquire_timeout for one, then kUnavailable.
-// - A pooled connection found dead on its first command (the server restarted while it sat idle) is
-//   replaced and the work retried once, when that is safe: always for idempotent reads, and for
+// - A pooled connection the server closed while it sat idle (restart, idle timeout) is noticed when
+// it
+//   is taken from the pool, without a round trip, and replaced. One found dead on its first command
+//   anyway is replaced and the work retried once when that is safe: for idempotent reads, and for
 //   transactions when the failure was at BEGIN. The other idle connections are dropped with it.
 // - A failed connect starts an outage window (retry_interval) in which calls fail at once with
 //   kUnavailable instead of each waiting out connect_timeout; then one caller probes.
@@ -43,8 +45,13 @@ class PgPool {
   // Opens one connection now (so a bad URL or unreachable server is reported at startup) and keeps
   // it.
   Status Prime();
-  // Runs `body` on one connection in autocommit mode. `idempotent`: safe to run twice.
-  Status Run(const Body& body, bool idempotent);
+  enum class Retry {
+    kIdempotent,  // safe to run twice: retried on a fresh connection if the pooled one was dead
+    kFirstCommandFailed,  // retried only if the very first command failed (a transaction's BEGIN)
+    kNever,               // an autocommit write: its failure may have come after it took effect
+  };
+  // Runs `body` on one connection in autocommit mode (each statement its own transaction).
+  Status Run(const Body& body, Retry retry);
   // Runs `body` between `begin` (e.g. "BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
   // and COMMIT; rolls back when it fails.
   Status Transaction(const Body& body, const char* begin = "BEGIN");

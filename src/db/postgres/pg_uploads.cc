@@ -54,13 +54,6 @@ Status InsertKeys(PgConnection& conn, int64_t upload_id, KeyKind kind,
       .status();
 }
 
-Status CheckUpload(PgConnection& conn, int64_t upload_id) {
-  SIGIL_ASSIGN_OR_RETURN(
-      PgResult r, conn.Query("SELECT 1 FROM uploads WHERE id = $1", Params().Add(upload_id)));
-  return r.rows() > 0 ? Status::Ok()
-                      : NotFound("upload " + std::to_string(upload_id) + " not found");
-}
-
 FileUpload ReadFileUpload(const PgResult& r, int row) {
   FileUpload f;
   f.id = r.Int(row, 0);
@@ -115,7 +108,7 @@ Result<int64_t> PostgresDatabase::CreateUpload(const Upload& upload) {
 }
 
 Status PostgresDatabase::AddStoredKey(int64_t upload_id, const std::string& key) {
-  return Write([&](PgConnection& conn) -> Status {
+  return WriteOne([&](PgConnection& conn) -> Status {
     // One statement: the key is added only if the upload exists.
     SIGIL_ASSIGN_OR_RETURN(PgResult r, conn.Query("INSERT INTO upload_keys (upload_id, kind, key) "
                                                   "SELECT id, 0, $2 FROM uploads WHERE id = $1",
@@ -179,28 +172,33 @@ Result<std::vector<Upload>> PostgresDatabase::ListUploads(int64_t limit, int64_t
 Result<int64_t> PostgresDatabase::AddFileUpload(const FileUpload& file) {
   int64_t id = 0;
   TimestampMicros created_at = file.created_at != 0 ? file.created_at : NowMicros();
-  Status status = Write([&](PgConnection& conn) -> Status {
-    if (file.upload_id) SIGIL_RETURN_IF_ERROR(CheckUpload(conn, *file.upload_id));
+  Status status = WriteOne([&](PgConnection& conn) -> Status {
+    // One statement: inserted only if the upload (when given) exists.
     SIGIL_ASSIGN_OR_RETURN(
         PgResult r,
-        conn.Query("INSERT INTO file_uploads (upload_id, bucket_name, key, size, compressed, "
-                   "is_update, debug_filename, debug_id, code_file, code_id, generator, "
-                   "created_at, completed_at) "
-                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-                   Params()
-                       .Add(file.upload_id)
-                       .Add(file.bucket_name)
-                       .Add(file.key)
-                       .Add(static_cast<int64_t>(file.size))
-                       .Add(file.compressed)
-                       .Add(file.update)
-                       .Add(file.debug_filename)
-                       .Add(file.debug_id)
-                       .Add(file.code_file)
-                       .Add(file.code_id)
-                       .Add(file.generator)
-                       .Add(created_at)
-                       .Add(file.completed_at)));
+        conn.Query(
+            "INSERT INTO file_uploads (upload_id, bucket_name, key, size, compressed, "
+            "is_update, debug_filename, debug_id, code_file, code_id, generator, "
+            "created_at, completed_at) "
+            "SELECT $1::bigint, $2::text, $3::text, $4::bigint, $5::boolean, $6::boolean, "
+            "$7::text, $8::text, $9::text, $10::text, $11::text, $12::bigint, $13::bigint "
+            "WHERE $1::bigint IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $1::bigint) "
+            "RETURNING id",
+            Params()
+                .Add(file.upload_id)
+                .Add(file.bucket_name)
+                .Add(file.key)
+                .Add(static_cast<int64_t>(file.size))
+                .Add(file.compressed)
+                .Add(file.update)
+                .Add(file.debug_filename)
+                .Add(file.debug_id)
+                .Add(file.code_file)
+                .Add(file.code_id)
+                .Add(file.generator)
+                .Add(created_at)
+                .Add(file.completed_at)));
+    if (r.rows() == 0) return NotFound("upload " + std::to_string(*file.upload_id) + " not found");
     id = r.Int(0, 0);
     return Status::Ok();
   });
