@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# HTTP baseline: requests/s of sigil's http::Server vs nginx for a tiny GET, measured with wrk.
+#
+# What it measures: sigil = bench/http_baseline/http_baseline_server (http::Server, 2 io threads,
+# one inline route GET /__lbheartbeat__ -> 200 "OK", access log OFF, metrics on); nginx = nginx-light,
+# 2 worker processes, access_log off, serving a 2-byte static file at the same path. Same wrk command
+# for both (-t2 -c50 -d5s, keep-alive), runs interleaved REPS times (default 5); prints the medians and
+# the ratio and writes a markdown table to $OUT (default: stdout only).
+#
+#   bench/http_baseline/run.sh [path/to/http_baseline_server]
+# Build the server in Release first, e.g.:
+#   cmake -S . -B build/http-release -G Ninja -DCMAKE_BUILD_TYPE=Release
+#   cmake --build build/http-release --target http_baseline_server
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+SERVER_BIN="${1:-$ROOT/build/http-release/bench/http_baseline/http_baseline_server}"
+REPS="${REPS:-5}"
+DURATION="${DURATION:-5s}"
+WRK_ARGS=(-t2 -c50 -d"$DURATION")
+OUT="${OUT:-}"
+
+command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 1; }
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+[[ -x "$NGINX" ]] || { echo "nginx is not installed" >&2; exit 1; }
+[[ -x "$SERVER_BIN" ]] || { echo "server binary not found: $SERVER_BIN" >&2; exit 1; }
+
+TMP="$(mktemp -d /tmp/sigil-http-bench-XXXXXX)"
+SIGIL_PID=""
+NGINX_PID=""
+cleanup() {
+  [[ -n "$SIGIL_PID" ]] && kill "$SIGIL_PID" 2>/dev/null && wait "$SIGIL_PID" 2>/dev/null || true
+  [[ -n "$NGINX_PID" ]] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# --- sigil ---
+"$SERVER_BIN" --listen 127.0.0.1:0 --io-threads 2 >"$TMP/sigil.out" 2>"$TMP/sigil.err" &
+SIGIL_PID=$!
+for _ in $(seq 100); do
+  grep -q "listening on" "$TMP/sigil.out" 2>/dev/null && break
+  sleep 0.05
+done
+SIGIL_ADDR="$(sed -n 's/^listening on //p' "$TMP/sigil.out")"
+[[ -n "$SIGIL_ADDR" ]] || { echo "sigil server did not start:"; cat "$TMP/sigil.err"; exit 1; } >&2
+
+# --- nginx ---
+NGINX_PORT="$(free_port)"
+mkdir -p "$TMP/www" "$TMP/nginx-tmp"
+printf 'OK' >"$TMP/www/__lbheartbeat__"
+chmod 755 "$TMP" "$TMP/www"
+# As root, nginx would drop its workers to "nobody"; keep them as the current user instead.
+USER_LINE=""
+[[ "$(id -u)" == 0 ]] && USER_LINE="user $(id -un) $(id -gn);"
+cat >"$TMP/nginx.conf" <<CONF
+$USER_LINE
+worker_processes 2;
+daemon off;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/nginx-tmp/body;
+  proxy_temp_path $TMP/nginx-tmp/proxy;
+  fastcgi_temp_path $TMP/nginx-tmp/fastcgi;
+  uwsgi_temp_path $TMP/nginx-tmp/uwsgi;
+  scgi_temp_path $TMP/nginx-tmp/scgi;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $TMP/www;
+    location = /__lbheartbeat__ { default_type text/plain; }
+  }
+}
+CONF
+"$NGINX" -p "$TMP" -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf" &
+NGINX_PID=$!
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$NGINX_PORT/__lbheartbeat__" >/dev/null 2>&1 && break
+  sleep 0.05
+done
+curl -sf "http://127.0.0.1:$NGINX_PORT/__lbheartbeat__" >/dev/null ||
+  { echo "nginx did not start:"; cat "$TMP/nginx-error.log"; exit 1; } >&2
+curl -sf "http://$SIGIL_ADDR/__lbheartbeat__" >/dev/null || { echo "sigil does not answer" >&2; exit 1; }
+
+run_wrk() {  # url -> requests/s
+  wrk "${WRK_ARGS[@]}" "$1" | awk '/^Requests\/sec:/ {print $2}'
+}
+
+# Warm-up (not counted).
+wrk -t2 -c50 -d1s "http://$SIGIL_ADDR/__lbheartbeat__" >/dev/null
+wrk -t2 -c50 -d1s "http://127.0.0.1:$NGINX_PORT/__lbheartbeat__" >/dev/null
+
+SIGIL_RPS=()
+NGINX_RPS=()
+for i in $(seq "$REPS"); do
+  s="$(run_wrk "http://$SIGIL_ADDR/__lbheartbeat__")"
+  n="$(run_wrk "http://127.0.0.1:$NGINX_PORT/__lbheartbeat__")"
+  SIGIL_RPS+=("$s")
+  NGINX_RPS+=("$n")
+  echo "rep $i: sigil $s req/s, nginx $n req/s" >&2
+done
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+SIGIL_MED="$(median "${SIGIL_RPS[@]}")"
+NGINX_MED="$(median "${NGINX_RPS[@]}")"
+RATIO="$(awk -v s="$SIGIL_MED" -v n="$NGINX_MED" 'BEGIN {printf "%.2f", s / n}')"
+
+TABLE="$(
+  echo "| server | req/s per run (wrk ${WRK_ARGS[*]}) | median req/s |"
+  echo "|---|---|---|"
+  echo "| sigil http::Server (2 io threads, inline route, access log off) | ${SIGIL_RPS[*]} | $SIGIL_MED |"
+  echo "| nginx (2 workers, static 2-byte file, access_log off) | ${NGINX_RPS[*]} | $NGINX_MED |"
+  echo
+  echo "sigil / nginx = **$RATIO** (median of $REPS interleaved runs; $(nproc) cores, $(date -u +%Y-%m-%d))"
+)"
+echo "$TABLE"
+[[ -n "$OUT" ]] && echo "$TABLE" >"$OUT"
+exit 0

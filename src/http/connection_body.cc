@@ -1,0 +1,245 @@
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/hashing.h"
+#include "http/connection.h"
+#include "http/connection_util.h"
+
+namespace sigil::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// Writes all of `data` to `fd`; returns 0 or an errno value.
+int WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+std::string SpoolDir(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  const char* env = std::getenv("TMPDIR");
+  return env != nullptr && *env != '\0' ? env : "/tmp";
+}
+
+}  // namespace
+
+void Connection::StartBody() {
+  if (!body_expected_) {
+    Dispatch();
+    return;
+  }
+  state_ = State::kBody;
+  if (expect_continue_) {
+    expect_continue_ = false;
+    static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+    SetDeadline(Clock::now() + options_.read_timeout);
+    asio::async_write(socket_, asio::buffer(k100.data(), k100.size()),
+                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                        if (self->state_ == State::kClosed) return;
+                        if (ec) {
+                          self->Close();
+                          return;
+                        }
+                        self->StartBody();
+                      });
+    return;
+  }
+  const Route& route = core_->router.routes()[route_];
+  body_bytes_ = 0;
+  body_mode_ = BodyMode::kMemory;
+  if (route.options.spool_body && content_length_ &&
+      *content_length_ > options_.spool_threshold_bytes) {
+    if (!OpenSpool()) return;
+  }
+  SetDeadline(Clock::now() + options_.read_timeout);
+  ParseBody();
+}
+
+void Connection::ParseBody() {
+  const Route& route = core_->router.routes()[route_];
+  for (;;) {
+    if (parser_->is_done()) {
+      FinishBody();
+      return;
+    }
+    if (buffer_.size() == 0) {
+      ReadMore();
+      return;
+    }
+    char* dst = nullptr;
+    size_t room = 0;
+    if (body_mode_ == BodyMode::kMemory) {
+      std::string& body = request_.body;
+      if (body.size() - body_bytes_ < 4096) {
+        // Grow in steps: a client announcing a large body does not get its memory before sending
+        // it.
+        uint64_t target = std::max<uint64_t>(body.size() * 2, body_bytes_ + kMemoryBodyStep);
+        uint64_t cap = content_length_ ? *content_length_ : body_limit_ + 1;
+        target = std::min(target, cap);
+        if (target > body.size()) body.resize(target);
+      }
+      dst = body.data() + body_bytes_;
+      room = body.size() - body_bytes_;
+    } else {
+      room = kSpoolBufferBytes - spool_used_;
+      if (room == 0) {
+        if (spool_writing_) {
+          // Both buffers are full: stop reading until the disk catches up (OnSpoolWritten resumes).
+          // Waiting for the disk is not the client's fault, so no deadline meanwhile.
+          spool_paused_ = true;
+          ClearDeadline();
+          return;
+        }
+        SubmitSpoolWrite();
+        continue;
+      }
+      dst = spool_fill_.data() + spool_used_;
+    }
+    auto& b = parser_->get().body();
+    b.data = dst;
+    b.size = room;
+    beast::error_code ec;
+    size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    size_t got = room - b.size;
+    body_bytes_ += got;
+    if (body_mode_ == BodyMode::kSpool) spool_used_ += got;
+    if (body_bytes_ > body_limit_) {
+      SendError(413, TooLargeMessage(body_limit_), /*close=*/true);
+      return;
+    }
+    if (body_mode_ == BodyMode::kMemory && route.options.spool_body &&
+        body_bytes_ > options_.spool_threshold_bytes) {
+      // A body of unknown length outgrew memory: move what we have to a file and go on there.
+      request_.body.resize(body_bytes_);
+      std::string first = std::move(request_.body);
+      request_.body = std::string();
+      if (!OpenSpool()) return;
+      spool_writing_ = true;
+      SubmitSpoolData(std::move(first));
+      continue;
+    }
+    if (ec == bhttp::error::need_buffer) continue;
+    if (ec == bhttp::error::need_more || (!ec && used == 0 && got == 0)) {
+      ReadMore();
+      return;
+    }
+    if (ec) {
+      SendError(400, "Bad Request: " + ec.message(), /*close=*/true);
+      return;
+    }
+  }
+}
+
+bool Connection::OpenSpool() {
+  std::string dir = SpoolDir(options_.tmp_dir);
+  int fd = -1;
+  std::string path;
+  for (int attempt = 0; attempt < 4 && fd < 0; ++attempt) {
+    path = dir + "/sigil-body-" + RandomHex(8);
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  if (fd < 0) {
+    spdlog::error("http: cannot create a spool file in {}: {}", dir, std::strerror(errno));
+    SendError(500, "Internal Server Error: cannot store the request body", /*close=*/true);
+    return false;
+  }
+  spool_fd_ = fd;
+  spool_path_ = std::move(path);
+  body_mode_ = BodyMode::kSpool;
+  spool_fill_.resize(kSpoolBufferBytes);
+  spool_used_ = 0;
+  return true;
+}
+
+void Connection::SubmitSpoolWrite() {
+  std::string data = std::move(spool_fill_);
+  data.resize(spool_used_);
+  spool_fill_ = std::move(spool_spare_);
+  spool_fill_.resize(kSpoolBufferBytes);
+  spool_used_ = 0;
+  spool_writing_ = true;
+  SubmitSpoolData(std::move(data));
+}
+
+// Disk writes happen on the pool (Submit, not TrySubmit: the request was admitted already; see
+// worker_pool.h) so a slow disk or dirty-page throttling never stalls the io thread.
+void Connection::SubmitSpoolData(std::string data) {
+  auto self = shared_from_this();
+  int fd = spool_fd_;
+  bool queued = core_->pool.Submit([self, fd, d = std::move(data)]() mutable {
+    int err = WriteAll(fd, d.data(), d.size());
+    self->core_->Post(self->slot_, [self, err, d = std::move(d)]() mutable {
+      self->OnSpoolWritten(err, std::move(d));
+    });
+  });
+  if (!queued) {
+    spool_writing_ = false;
+    SendError(503, "Service Unavailable: the server is shutting down", /*close=*/true);
+  }
+}
+
+void Connection::OnSpoolWritten(int err, std::string buffer) {
+  spool_writing_ = false;
+  if (state_ != State::kBody) return;  // closed meanwhile; the destructor removes the file
+  spool_spare_ = std::move(buffer);
+  if (err != 0) {
+    spdlog::error("http: writing spool file {}: {}", spool_path_, std::strerror(err));
+    SendError(500, "Internal Server Error: cannot store the request body", /*close=*/true);
+    return;
+  }
+  if (spool_finishing_) {
+    FinishBody();
+    return;
+  }
+  if (!spool_paused_) return;  // a read is under way and ParseBody continues from there
+  spool_paused_ = false;
+  SetDeadline(Clock::now() + options_.read_timeout);
+  ParseBody();
+}
+
+void Connection::FinishBody() {
+  request_.body_size = body_bytes_;
+  if (body_mode_ == BodyMode::kMemory) {
+    request_.body.resize(body_bytes_);
+    Dispatch();
+    return;
+  }
+  spool_finishing_ = true;
+  ClearDeadline();
+  if (spool_writing_) return;  // OnSpoolWritten calls back
+  if (spool_used_ > 0) {
+    SubmitSpoolWrite();
+    return;
+  }
+  ::close(spool_fd_);
+  spool_fd_ = -1;
+  spool_fill_ = std::string();
+  spool_spare_ = std::string();
+  request_.body_file = spool_path_;
+  Dispatch();
+}
+
+}  // namespace sigil::http
