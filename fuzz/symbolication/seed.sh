@@ -5,12 +5,12 @@ build="$1"; root="$2"
 here="$(cd "$(dirname "$0")" && pwd)"
 data="${SIGIL_SHARED_DIR:-$here/../../../shared}/testdata"
 mkdir -p "$root/sym_parser_fuzzer" "$root/index_loader_fuzzer"
-# Parser seeds: every .sym/.out, whole when small, else its first 64 KiB (libFuzzer's default max_len
+# Parser seeds: every .sym/.out, whole when small, else its first 8 KiB (libFuzzer's default max_len
 # is small anyway; big inputs only slow it down).
 n=0
 while IFS= read -r -d '' f; do
   n=$((n + 1))
-  head -c 65536 "$f" > "$root/sym_parser_fuzzer/seed-$n"
+  head -c 8192 "$f" > "$root/sym_parser_fuzzer/seed-$n"
 done < <(find "$data/symbols" "$data/loose-symbols" "$data/breakpad-format" -type f \( -name '*.sym' -o -name '*.out' \) -print0)
 # Loader seeds: indexes built from the small files.
 mapfile -d '' small < <(find "$data/symbols" "$data/loose-symbols" "$data/breakpad-format" -type f \( -name '*.sym' -o -name '*.out' \) -size -40k -print0)

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstring>
 #include <random>
 #include <sstream>
 
@@ -91,6 +92,22 @@ TEST(CorruptIndexTest, WithoutChecksumCorruptReferencesAreRejectedOrHarmless) {
     EXPECT_GT(rejected, 0u) << rel;
     EXPECT_GT(accepted, 0u) << rel;  // data bytes (names, addresses) are not structural
   }
+}
+
+// Found by index_loader_fuzzer: a search layer entry above the first start of its block sent the
+// lookup below the first range.
+TEST(CorruptIndexTest, SearchLayerMustMatchRangeStarts) {
+  std::string good = BuildFrom("breakpad-format/module1.out");
+  format::Header h;
+  std::memcpy(&h, good.data(), sizeof(h));
+  std::string bad = good;
+  uint64_t top0;
+  std::memcpy(&top0, bad.data() + h.sections[format::kRangeTop].offset, sizeof(top0));
+  top0 += 0x100;
+  std::memcpy(bad.data() + h.sections[format::kRangeTop].offset, &top0, sizeof(top0));
+  auto idx = SymbolIndex::FromBytes(bad, OpenOptions{.verify_checksum = false});
+  ASSERT_FALSE(idx.ok());
+  EXPECT_NE(idx.status().message().find("range top"), std::string::npos);
 }
 
 TEST(CorruptIndexTest, ForeignAndTornFilesOnDisk) {

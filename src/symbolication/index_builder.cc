@@ -84,27 +84,32 @@ class StringTable {
   std::vector<uint32_t> slots_;
 };
 
-// int32 id -> value, first insert wins (Breakpad's std::map::insert).
+// int32 id -> value, first insert wins (Breakpad's std::map::insert). Ids are usually small and dense
+// (0..n): those live in a vector that grows only as far as the ids seen so far justify; the rest go to a
+// hash map, so a stray huge id costs one map entry, not a huge vector.
 class IdMap {
  public:
   void InsertFirst(int32_t id, uint32_t value) {
-    if (id >= 0 && id < kDense) {
-      if (static_cast<size_t>(id) >= dense_.size())
-        dense_.resize(static_cast<size_t>(id) + 1, f::kNone);
-      if (dense_[id] == f::kNone) dense_[id] = value;
-      return;
+    if (Find(id) != f::kNone) return;
+    if (id >= 0 && static_cast<size_t>(id) < 2 * (count_ + 4096)) {
+      if (static_cast<size_t>(id) >= dense_.size()) dense_.resize(static_cast<size_t>(id) + 1, f::kNone);
+      dense_[static_cast<size_t>(id)] = value;
+    } else {
+      sparse_.emplace(id, value);
     }
-    sparse_.emplace(id, value);
+    ++count_;
   }
   uint32_t Find(int32_t id) const {
-    if (id >= 0 && id < kDense)
-      return static_cast<size_t>(id) < dense_.size() ? dense_[id] : f::kNone;
+    if (id >= 0 && static_cast<size_t>(id) < dense_.size() && dense_[static_cast<size_t>(id)] != f::kNone) {
+      return dense_[static_cast<size_t>(id)];
+    }
+    if (sparse_.empty()) return f::kNone;
     auto it = sparse_.find(id);
     return it == sparse_.end() ? f::kNone : it->second;
   }
 
  private:
-  static constexpr int32_t kDense = 1 << 20;
+  size_t count_ = 0;
   std::vector<uint32_t> dense_;
   std::unordered_map<int32_t, uint32_t> sparse_;
 };
