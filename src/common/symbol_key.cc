@@ -84,8 +84,18 @@ Result<SymbolKey> SymbolKey::ParsePath(std::string_view path, bool is_try) {
   return Parse(path.substr(0, a), path.substr(a + 1, b - a - 1), path.substr(b + 1), is_try);
 }
 
-std::string SymbolKey::Path() const { return debug_file + "/" + debug_id + "/" + file; }
+std::string SymbolKey::Path() const {
+  std::string out;
+  out.reserve(debug_file.size() + debug_id.size() + file.size() + 2);
+  out.append(debug_file).append(1, '/').append(debug_id).append(1, '/').append(file);
+  return out;
+}
 
-std::string SymbolKey::StorageKey() const { return is_try ? "try/" + Path() : Path(); }
+std::string SymbolKey::StorageKey() const {
+  if (!is_try) return Path();
+  std::string out = "try/";
+  out.append(Path());
+  return out;
+}
 
 }  // namespace sigil

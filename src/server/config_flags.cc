@@ -1,0 +1,30 @@
+#include "server/config_flags.h"
+
+#include <cstdlib>
+
+extern char** environ;
+
+namespace sigil::server {
+
+void ConfigFlags::Bind(CLI::App& command) {
+  command.add_option("--config", config_file_, "TOML configuration file (also SIGIL_CONFIG)");
+  for (const auto& s : ListSettings()) {
+    std::string help = s.help + " [" + s.env +
+                       "; default: " + (s.default_value.empty() ? "\"\"" : s.default_value) + "]";
+    options_[s.name] = command.add_option(s.flag, values_[s.name], help)->group("Settings");
+  }
+}
+
+Result<Config> ConfigFlags::Load() const {
+  std::vector<std::pair<std::string, std::string>> flags;
+  for (const auto& [name, opt] : options_) {
+    if (opt->count() > 0) flags.emplace_back(name, values_.at(name));
+  }
+  std::string file = config_file_;
+  if (file.empty()) {
+    if (const char* env_file = std::getenv("SIGIL_CONFIG")) file = env_file;
+  }
+  return LoadConfig(file, environ, flags);
+}
+
+}  // namespace sigil::server
