@@ -1,15 +1,17 @@
 // Symbolication benchmarks (driver: bench/symbolication/run.sh; results in docs/benchmarks.md).
 //
-//   BM_Build/<input>        index build from an in-memory .sym (bytes/s), index size ratio as a counter
-//   BM_WcL/<input>          reference in the same run: count '\n' with memchr, what `wc -l` does
-//   BM_Lookup/<input>       random addresses inside the module (items/s = lookups/s)
+//   BM_Build/<input>        index build from an in-memory .sym (bytes/s), index size ratio as a
+//   counter BM_WcL/<input>          reference in the same run: count '\n' with memchr, what `wc -l`
+//   does BM_Lookup/<input>       random addresses inside the module (items/s = lookups/s)
 //   BM_LookupInline/<input> random addresses that have inline frames
 //   BM_SortedArraySearch    reference: one binary search over the same range starts (a floor)
-//   BM_WarmRequest          1,000 frames over 10 modules through the v5 JSON parse + service + format,
+//   BM_WarmRequest          1,000 frames over 10 modules through the v5 JSON parse + service +
+//   format,
 //                           warm caches; p50/p99 counters in microseconds
 //
 // Large inputs are generated into SIGIL_BENCH_DATA (default ./bench-data) on first use: the biggest
-// test .sym (and the inline-rich ssltunnel.sym) tiled with shifted addresses to >= 200 MB (fixed seed).
+// test .sym (and the inline-rich ssltunnel.sym) tiled with shifted addresses to >= 200 MB (fixed
+// seed).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -36,7 +38,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kData = fs::path(SIGIL_SHARED_DIR) / "testdata";
-const char* kBiggest = "symbols/microdump/breakpad_unittests/D6D1FEC9A15DE7F38A236898871A2E770/breakpad_unittests.sym";
+const char* kBiggest =
+    "symbols/microdump/breakpad_unittests/D6D1FEC9A15DE7F38A236898871A2E770/breakpad_unittests.sym";
 const char* kInlineRich = "symbols/ssltunnel/8A07C88A3DA44E20A3490D88791183060/ssltunnel.sym";
 constexpr uint64_t kTiledBytes = 200ull << 20;
 
@@ -99,8 +102,8 @@ std::string Tile(const std::string& src, uint64_t min_bytes) {
     while (std::getline(in, line)) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty()) continue;
-      if (line.rfind("MODULE ", 0) == 0 || line.rfind("INFO ", 0) == 0 || line.rfind("FILE ", 0) == 0 ||
-          line.rfind("INLINE_ORIGIN ", 0) == 0) {
+      if (line.rfind("MODULE ", 0) == 0 || line.rfind("INFO ", 0) == 0 ||
+          line.rfind("FILE ", 0) == 0 || line.rfind("INLINE_ORIGIN ", 0) == 0) {
         if (tile == 0) out += line + "\n";
         continue;
       }
@@ -123,7 +126,8 @@ std::string Tile(const std::string& src, uint64_t min_bytes) {
         std::string o = "INLINE";
         for (size_t i = 0; i < f.size(); ++i) {
           o += " ";
-          o += (i >= first && (i - first) % 2 == 0) ? HexStr(std::stoull(f[i], nullptr, 16) + base) : f[i];
+          o += (i >= first && (i - first) % 2 == 0) ? HexStr(std::stoull(f[i], nullptr, 16) + base)
+                                                    : f[i];
         }
         out += o + "\n";
       } else {
@@ -142,7 +146,21 @@ struct Input {
   std::vector<uint64_t> addresses;         // random addresses inside [first, last range]
   std::vector<uint64_t> inline_addresses;  // random addresses with inline frames
   std::vector<uint64_t> starts;            // FUNC/PUBLIC starts, for the floor reference
+  uint64_t lo = 0, hi = 0;                 // first and last FUNC/PUBLIC address
 };
+
+// Random addresses that have inline frames (sampled once per input).
+const std::vector<uint64_t>& InlineAddresses(Input& in) {
+  if (in.inline_addresses.empty()) {
+    std::mt19937_64 rng(11);
+    LookupResult r;
+    for (int tries = 0; tries < (1 << 22) && in.inline_addresses.size() < (1 << 14); ++tries) {
+      uint64_t a = in.lo + rng() % (in.hi - in.lo + 1);
+      if (in.index->Lookup(a, &r) && !r.inlines.empty()) in.inline_addresses.push_back(a);
+    }
+  }
+  return in.inline_addresses;
+}
 
 Input& GetInput(const std::string& name) {
   static std::map<std::string, std::unique_ptr<Input>> cache;
@@ -153,7 +171,8 @@ Input& GetInput(const std::string& name) {
   if (name == "tiled_biggest" || name == "tiled_inline") {
     fs::path p = DataDir() / (name + ".sym");
     if (!fs::exists(p) || fs::file_size(p) < kTiledBytes) {
-      std::string tiled = Tile(Slurp(kData / (name == "tiled_biggest" ? kBiggest : kInlineRich)), kTiledBytes);
+      std::string tiled =
+          Tile(Slurp(kData / (name == "tiled_biggest" ? kBiggest : kInlineRich)), kTiledBytes);
       std::ofstream(p, std::ios::binary) << tiled;
     }
     in->sym = Slurp(p);
@@ -180,12 +199,9 @@ Input& GetInput(const std::string& name) {
   }
   std::sort(in->starts.begin(), in->starts.end());
   std::mt19937_64 rng(7);
-  LookupResult r;
   for (int i = 0; i < (1 << 16); ++i) in->addresses.push_back(lo + rng() % (hi - lo + 1));
-  for (int tries = 0; tries < (1 << 22) && in->inline_addresses.size() < (1 << 14); ++tries) {
-    uint64_t a = lo + rng() % (hi - lo + 1);
-    if (in->index->Lookup(a, &r) && !r.inlines.empty()) in->inline_addresses.push_back(a);
-  }
+  in->lo = lo;
+  in->hi = hi;
   return *cache.emplace(name, std::move(in)).first->second;
 }
 
@@ -199,7 +215,8 @@ void BM_Build(benchmark::State& state, const std::string& name) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * in.sym.size()));
   state.counters["sym_MB"] = static_cast<double>(in.sym.size()) / 1e6;
-  state.counters["index_ratio"] = static_cast<double>(index_bytes) / static_cast<double>(in.sym.size());
+  state.counters["index_ratio"] =
+      static_cast<double>(index_bytes) / static_cast<double>(in.sym.size());
 }
 
 void BM_WcL(benchmark::State& state, const std::string& name) {
@@ -208,7 +225,8 @@ void BM_WcL(benchmark::State& state, const std::string& name) {
     const char* p = in.sym.data();
     const char* e = p + in.sym.size();
     uint64_t lines = 0;
-    while ((p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(e - p)))) != nullptr) {
+    while ((p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(e - p)))) !=
+           nullptr) {
       ++lines;
       ++p;
     }
@@ -219,7 +237,7 @@ void BM_WcL(benchmark::State& state, const std::string& name) {
 
 void BM_Lookup(benchmark::State& state, const std::string& name, bool inlines) {
   Input& in = GetInput(name);
-  const std::vector<uint64_t>& addrs = inlines ? in.inline_addresses : in.addresses;
+  const std::vector<uint64_t>& addrs = inlines ? InlineAddresses(in) : in.addresses;
   if (addrs.empty()) {
     state.SkipWithError("no addresses with inline frames");
     return;
@@ -311,8 +329,9 @@ void BM_WarmRequest(benchmark::State& state) {
   for (int m = 0; m < 10; ++m) {
     std::string df = modules[m][0], id = modules[m][1];
     fs::path dir = kData / "symbols";
-    fs::path p = fs::exists(dir / "microdump" / df / id) ? dir / "microdump" / df / id / SymFileName(df)
-                                                         : dir / df / id / SymFileName(df);
+    fs::path p = fs::exists(dir / "microdump" / df / id)
+                     ? dir / "microdump" / df / id / SymFileName(df)
+                     : dir / df / id / SymFileName(df);
     std::string sym = Slurp(p);
     store.objects[df + "/" + id + "/" + SymFileName(df)] = sym;
     request += std::string(m ? "," : "") + "[\"" + df + "\",\"" + id + "\"]";
@@ -336,7 +355,8 @@ void BM_WarmRequest(benchmark::State& state) {
   for (int f = 0; f < 1000; ++f) {
     int m = f % 10;
     uint64_t off = starts[m][rng() % starts[m].size()] + rng() % 16;
-    request += std::string(f ? "," : "") + "[" + std::to_string(m) + "," + std::to_string(off) + "]";
+    request +=
+        std::string(f ? "," : "") + "[" + std::to_string(m) + "," + std::to_string(off) + "]";
   }
   request += "]]}]}";
   SymbolicationConfig config;
@@ -357,7 +377,8 @@ void BM_WarmRequest(benchmark::State& state) {
     auto t0 = std::chrono::steady_clock::now();
     std::string out = call();
     benchmark::DoNotOptimize(out.data());
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(us.begin(), us.end());
   state.counters["p50_us"] = us[us.size() / 2];
@@ -366,16 +387,20 @@ void BM_WarmRequest(benchmark::State& state) {
 }
 
 void Register() {
-  std::vector<std::string> real = {kBiggest, "symbols/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym",
-                                   "symbols/kernel32.pdb/BCE8785C57B44245A669896B6A19B9542/kernel32.sym", kInlineRich};
+  std::vector<std::string> real = {
+      kBiggest, "symbols/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym",
+      "symbols/kernel32.pdb/BCE8785C57B44245A669896B6A19B9542/kernel32.sym", kInlineRich};
   std::vector<std::string> all = {"tiled_biggest"};
   all.insert(all.end(), real.begin(), real.end());
   for (const std::string& n : all) {
     std::string label = n.substr(n.rfind('/') + 1);
-    benchmark::RegisterBenchmark(("BM_Build/" + label).c_str(), BM_Build, n)->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("BM_WcL/" + label).c_str(), BM_WcL, n)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_Build/" + label).c_str(), BM_Build, n)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_WcL/" + label).c_str(), BM_WcL, n)
+        ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("BM_Lookup/" + label).c_str(), BM_Lookup, n, false);
-    benchmark::RegisterBenchmark(("BM_SortedArraySearch/" + label).c_str(), BM_SortedArraySearch, n);
+    benchmark::RegisterBenchmark(("BM_SortedArraySearch/" + label).c_str(), BM_SortedArraySearch,
+                                 n);
   }
   benchmark::RegisterBenchmark("BM_Build/tiled_inline", BM_Build, std::string("tiled_inline"))
       ->Unit(benchmark::kMillisecond);
@@ -385,7 +410,9 @@ void Register() {
     std::string label = n.substr(n.rfind('/') + 1);
     benchmark::RegisterBenchmark(("BM_LookupInline/" + label).c_str(), BM_Lookup, n, true);
   }
-  benchmark::RegisterBenchmark("BM_WarmRequest", BM_WarmRequest)->Unit(benchmark::kMicrosecond)->Iterations(2000);
+  benchmark::RegisterBenchmark("BM_WarmRequest", BM_WarmRequest)
+      ->Unit(benchmark::kMicrosecond)
+      ->Iterations(2000);
 }
 
 }  // namespace

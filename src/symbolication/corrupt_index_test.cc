@@ -3,9 +3,9 @@
 // lookups never read outside the data. Run under the asan preset to have ASan check the reads.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
 #include <random>
 #include <sstream>
 

@@ -41,23 +41,25 @@ uint64_t HashBytes(std::string_view s) {
   return h ^ (h >> 31);
 }
 
-// Deduplicating string table: one copy of each distinct string.
+// Deduplicating string table: one copy of each distinct string. Slots keep a 32-bit hash beside the
+// id, so a probe only touches string bytes when the hashes agree.
 class StringTable {
  public:
-  StringTable() : slots_(1024, f::kNone) { offsets_.push_back(0); }
+  StringTable() : slots_(1024, Slot{f::kNone, 0}) { offsets_.push_back(0); }
 
   uint32_t Intern(std::string_view s) {
     if (count() * 2 >= slots_.size()) Grow();
-    size_t mask = slots_.size() - 1;
-    size_t i = HashBytes(s) & mask;
-    while (slots_[i] != f::kNone) {
-      if (Get(slots_[i]) == s) return slots_[i];
+    const uint32_t hash = static_cast<uint32_t>(HashBytes(s));
+    const size_t mask = slots_.size() - 1;
+    size_t i = hash & mask;
+    while (slots_[i].id != f::kNone) {
+      if (slots_[i].hash == hash && Get(slots_[i].id) == s) return slots_[i].id;
       i = (i + 1) & mask;
     }
     uint32_t id = static_cast<uint32_t>(count());
     data_.append(s);
     offsets_.push_back(data_.size());
-    slots_[i] = id;
+    slots_[i] = Slot{id, hash};
     return id;
   }
   std::string_view Get(uint32_t id) const {
@@ -68,31 +70,37 @@ class StringTable {
   const std::vector<uint64_t>& offsets() const { return offsets_; }
 
  private:
+  struct Slot {
+    uint32_t id;
+    uint32_t hash;
+  };
   void Grow() {
-    std::vector<uint32_t> slots(slots_.size() * 2, f::kNone);
-    size_t mask = slots.size() - 1;
-    for (uint32_t id = 0; id < count(); ++id) {
-      size_t i = HashBytes(Get(id)) & mask;
-      while (slots[i] != f::kNone) i = (i + 1) & mask;
-      slots[i] = id;
+    std::vector<Slot> slots(slots_.size() * 2, Slot{f::kNone, 0});
+    const size_t mask = slots.size() - 1;
+    for (const Slot& s : slots_) {
+      if (s.id == f::kNone) continue;
+      size_t i = s.hash & mask;
+      while (slots[i].id != f::kNone) i = (i + 1) & mask;
+      slots[i] = s;
     }
     slots_.swap(slots);
   }
 
   std::string data_;
   std::vector<uint64_t> offsets_;
-  std::vector<uint32_t> slots_;
+  std::vector<Slot> slots_;
 };
 
-// int32 id -> value, first insert wins (Breakpad's std::map::insert). Ids are usually small and dense
-// (0..n): those live in a vector that grows only as far as the ids seen so far justify; the rest go to a
-// hash map, so a stray huge id costs one map entry, not a huge vector.
+// int32 id -> value, first insert wins (Breakpad's std::map::insert). Ids are usually small and
+// dense (0..n): those live in a vector that grows only as far as the ids seen so far justify; the
+// rest go to a hash map, so a stray huge id costs one map entry, not a huge vector.
 class IdMap {
  public:
   void InsertFirst(int32_t id, uint32_t value) {
     if (Find(id) != f::kNone) return;
     if (id >= 0 && static_cast<size_t>(id) < 2 * (count_ + 4096)) {
-      if (static_cast<size_t>(id) >= dense_.size()) dense_.resize(static_cast<size_t>(id) + 1, f::kNone);
+      if (static_cast<size_t>(id) >= dense_.size())
+        dense_.resize(static_cast<size_t>(id) + 1, f::kNone);
       dense_[static_cast<size_t>(id)] = value;
     } else {
       sparse_.emplace(id, value);
@@ -100,7 +108,8 @@ class IdMap {
     ++count_;
   }
   uint32_t Find(int32_t id) const {
-    if (id >= 0 && static_cast<size_t>(id) < dense_.size() && dense_[static_cast<size_t>(id)] != f::kNone) {
+    if (id >= 0 && static_cast<size_t>(id) < dense_.size() &&
+        dense_[static_cast<size_t>(id)] != f::kNone) {
       return dense_[static_cast<size_t>(id)];
     }
     if (sparse_.empty()) return f::kNone;
@@ -175,6 +184,9 @@ class Builder : public SymVisitor {
 
   Result<BuiltIndex> Build(std::string_view data) {
     BuiltIndex out;
+    // Reserve address space for the line table (pages are touched only as lines arrive): no
+    // regrowth copies on big files.
+    lines_.reserve(std::min<size_t>(data.size() / 24, size_t{1} << 28));
     out.stats.parse = ParseSym(data, *this, options_.parse);
     FinishFunc();
     if (too_large_)
@@ -220,10 +232,35 @@ class Builder : public SymVisitor {
     cur_.size = r.size;
     cur_.name = strings_.Intern(r.name);
     cur_.flags = r.is_multiple ? f::kSymbolMultiple : 0;
+    // Fast path: while line records come sorted, non-overlapping and inside the FUNC (what
+    // dump_syms writes), they are written out as they arrive. Anything else falls back to
+    // SelectLines/EmitLines.
+    fast_lines_ = r.size <= kSegmentSpan;
+    fast_line_begin_ = lines_.size();
+    fast_unresolved_begin_ = unresolved_lines_.size();
+    fast_have_prev_ = false;
   }
 
   void OnLine(const LineRecord& r) override {
-    if (cur_accepted_) cur_lines_.push_back(r);
+    if (!cur_accepted_) return;
+    cur_lines_.push_back(r);
+    if (!fast_lines_ || r.size == 0) return;  // Breakpad ignores size-0 records
+    const uint64_t high = r.address + (r.size - 1);
+    const uint64_t fs = cur_.address, fe = cur_.address + (cur_.size - 1);
+    if (high < r.address || r.address < fs || high > fe ||
+        (fast_have_prev_ && r.address <= fast_prev_high_)) {
+      fast_lines_ = false;  // overflow, outside the FUNC or out of order: the general path decides
+      return;
+    }
+    if (fast_have_prev_ && r.address > fast_prev_high_ + 1) {
+      lines_.push_back(
+          f::LineEntry{static_cast<uint32_t>(fast_prev_high_ + 1 - fs), 0, f::kLineGap});
+    }
+    uint32_t index = static_cast<uint32_t>(lines_.size());
+    lines_.push_back(f::LineEntry{static_cast<uint32_t>(r.address - fs), r.line,
+                                  ResolveLineFile(index, r.file_id)});
+    fast_prev_high_ = high;
+    fast_have_prev_ = true;
   }
 
   void OnInline(const InlineRecord& r) override {
@@ -288,7 +325,17 @@ class Builder : public SymVisitor {
     cur_accepted_ = false;
     const uint64_t fs = cur_.address;
     const uint64_t fe = cur_.address + (cur_.size - 1);
-    SelectLines(fs, fe);
+    const bool fast = fast_lines_;
+    if (fast) {
+      if (fast_have_prev_ && fast_prev_high_ < fe) {
+        lines_.push_back(
+            f::LineEntry{static_cast<uint32_t>(fast_prev_high_ + 1 - fs), 0, f::kLineGap});
+      }
+    } else {
+      lines_.resize(fast_line_begin_);  // undo the fast path's partial output
+      unresolved_lines_.resize(fast_unresolved_begin_);
+      SelectLines(fs, fe);
+    }
     FlattenInlines(fs, fe);
 
     FuncOut out = cur_;
@@ -298,9 +345,9 @@ class Builder : public SymVisitor {
       uint64_t se = (fe - ss < kSegmentSpan) ? fe : ss + (kSegmentSpan - 1);
       Segment seg{};
       seg.start = ss;
-      seg.line_begin = Count(lines_.size());
+      seg.line_begin = Count(fast ? fast_line_begin_ : lines_.size());
       seg.lexc_begin = Count(line_bases_.size());
-      EmitLines(ss, se, &li);
+      if (!fast) EmitLines(ss, se, &li);
       seg.line_end = Count(lines_.size());
       seg.lexc_end = Count(line_bases_.size());
       seg.inline_begin = Count(nodes_.size());
@@ -316,6 +363,14 @@ class Builder : public SymVisitor {
     cur_lines_.clear();
     cur_inlines_.clear();
     cur_ranges_.clear();
+  }
+
+  // File index of a line's FILE id, or kLineNoFile (remembered for a second look at the end).
+  uint32_t ResolveLineFile(uint32_t line_index, int32_t file_id) {
+    uint32_t file = files_by_id_.Find(file_id);
+    if (file != f::kNone) return file;
+    unresolved_lines_.emplace_back(line_index, file_id);
+    return f::kLineNoFile;
   }
 
   uint32_t Count(size_t n) {
@@ -377,13 +432,11 @@ class Builder : public SymVisitor {
         flags = f::kLineBaseFlag;
         line_bases_.push_back(f::LineBaseException{index, 0, c.base});
       }
-      lines_.push_back(f::LineEntry{offset, c.line, flags});
-      line_file_ids_.push_back(c.file_id);
+      lines_.push_back(f::LineEntry{offset, c.line, flags | ResolveLineFile(index, c.file_id)});
       bool next_adjacent =
           *li + 1 < clipped_lines_.size() && clipped_lines_[*li + 1].start == e + 1;
       if (e < se && !next_adjacent) {
         lines_.push_back(f::LineEntry{static_cast<uint32_t>(e + 1 - ss), 0, f::kLineGap});
-        line_file_ids_.push_back(0);
       }
       if (c.high > se) return;  // continues in the next segment
       ++*li;
@@ -521,7 +574,6 @@ class Builder : public SymVisitor {
     std::sort(funcs_.begin(), funcs_.end(),
               [](const FuncOut& a, const FuncOut& b) { return a.address < b.address; });
     std::vector<f::LineEntry> lines;
-    std::vector<int32_t> line_file_ids;
     std::vector<f::LineBaseException> line_bases;
     std::vector<f::InlineNode> nodes;
     std::vector<NodeRaw> nodes_raw;
@@ -539,8 +591,6 @@ class Builder : public SymVisitor {
         int64_t line_shift = int64_t{n.line_begin} - s.line_begin;
         int64_t node_shift = int64_t{n.inline_begin} - s.inline_begin;
         lines.insert(lines.end(), lines_.begin() + s.line_begin, lines_.begin() + s.line_end);
-        line_file_ids.insert(line_file_ids.end(), line_file_ids_.begin() + s.line_begin,
-                             line_file_ids_.begin() + s.line_end);
         for (uint32_t x = s.lexc_begin; x < s.lexc_end; ++x) {
           f::LineBaseException e = line_bases_[x];
           e.line_index = static_cast<uint32_t>(e.line_index + line_shift);
@@ -565,7 +615,6 @@ class Builder : public SymVisitor {
       fo.seg_begin = seg_begin;
     }
     lines_.swap(lines);
-    line_file_ids_.swap(line_file_ids);
     line_bases_.swap(line_bases);
     nodes_.swap(nodes);
     nodes_raw_.swap(nodes_raw);
@@ -665,14 +714,14 @@ class Builder : public SymVisitor {
   }
 
   Result<BuiltIndex> Assemble(uint64_t source_size, BuiltIndex out) {
-    SortBlocks();
-    // Resolve FILE ids and inline origins now that every record has been read.
-    for (size_t i = 0; i < lines_.size(); ++i) {
-      f::LineEntry& l = lines_[i];
-      if (l.file == f::kLineGap) continue;
-      uint32_t file = files_by_id_.Find(line_file_ids_[i]);
-      l.file = (l.file & f::kLineBaseFlag) | (file == f::kNone ? f::kLineNoFile : file);
+    // Line records that named a FILE id not defined before them: look again now that every record
+    // has been read (a FILE record may come after the lines using it).
+    for (const auto& [index, id] : unresolved_lines_) {
+      uint32_t file = files_by_id_.Find(id);
+      if (file != f::kNone) lines_[index].file = (lines_[index].file & f::kLineBaseFlag) | file;
     }
+    SortBlocks();
+    // Resolve inline origins and call-site FILE ids.
     uint32_t omitted = f::kNone;
     for (size_t i = 0; i < nodes_.size(); ++i) {
       f::InlineNode& n = nodes_[i];
@@ -724,6 +773,12 @@ class Builder : public SymVisitor {
     std::memcpy(h.debug_id, debug_id_.data(), debug_id_.size());
 
     std::string& bytes = out.bytes;
+    auto vbytes = [](const auto& v) { return v.size() * sizeof(v[0]); };
+    bytes.reserve(sizeof(f::Header) + 8 * (f::kSectionCount + 1) + vbytes(symbols) +
+                  vbytes(starts) + vbytes(entries) + vbytes(top) + vbytes(lines_) +
+                  vbytes(line_bases_) + vbytes(nodes_) + vbytes(inline_bases_) +
+                  vbytes(inline_ranges_) + vbytes(file_names_) + vbytes(strings_.offsets()) +
+                  strings_.data().size());
     bytes.assign(sizeof(f::Header), '\0');
     auto add = [&](f::Section s, const void* data, size_t size) {
       bytes.resize((bytes.size() + 7) & ~size_t{7}, '\0');
@@ -782,6 +837,9 @@ class Builder : public SymVisitor {
   std::map<uint64_t, uint64_t> func_map_;
 
   // The FUNC being read.
+  bool fast_lines_ = false, fast_have_prev_ = false;
+  uint64_t fast_prev_high_ = 0;
+  size_t fast_line_begin_ = 0, fast_unresolved_begin_ = 0;
   bool cur_accepted_ = false;
   FuncOut cur_{};
   int32_t last_nest_level_ = 0;
@@ -802,7 +860,8 @@ class Builder : public SymVisitor {
   std::vector<FuncOut> funcs_;
   std::vector<Segment> segments_;
   std::vector<f::LineEntry> lines_;
-  std::vector<int32_t> line_file_ids_;
+  std::vector<std::pair<uint32_t, int32_t>>
+      unresolved_lines_;  // line index, FILE id not yet defined
   std::vector<f::LineBaseException> line_bases_;
   std::vector<f::InlineNode> nodes_;
   std::vector<NodeRaw> nodes_raw_;

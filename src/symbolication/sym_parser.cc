@@ -1,6 +1,9 @@
 #include "symbolication/sym_parser.h"
 
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <limits>
 #include <string>
 
@@ -137,6 +140,21 @@ inline bool FastLineRecord(std::string_view l, LineRecord* r) {
   return true;
 }
 
+// Next '\n' in [p, e) or e; inline SSE2 beats a memchr call on short lines.
+inline const char* FindNewline(const char* p, const char* e) {
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi8('\n');
+  while (e - p >= 16) {
+    int m =
+        _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), nl));
+    if (m != 0) return p + __builtin_ctz(static_cast<unsigned>(m));
+    p += 16;
+  }
+#endif
+  while (p < e && *p != '\n') ++p;
+  return p;
+}
+
 class Parser {
  public:
   Parser(SymVisitor& visitor, const ParseOptions& options) : v_(visitor), options_(options) {}
@@ -161,8 +179,7 @@ class Parser {
     while (p < e && !stop_) {
       const char* nl;
       if (!has_cr) {
-        nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(e - p)));
-        if (nl == nullptr) nl = e;
+        nl = FindNewline(p, e);
       } else {
         nl = p;
         while (nl < e && *nl != '\n' && *nl != '\r') ++nl;
@@ -196,6 +213,13 @@ class Parser {
         if (StartsWith(l, "FUNC ")) return Func(l.substr(5), n);
         break;
       case 'S':
+        if (StartsWith(l, "STACK CFI ") && l.size() > 10 && l[10] != ' ' &&
+            l.compare(10, 5, "INIT ") != 0) {
+          // The common delta record "STACK CFI <address> <rules>": valid when rules follow.
+          size_t sp = l.find(' ', 10);
+          if (sp == std::string_view::npos || sp + 1 >= l.size()) Error(ParseError::kBadStack, n);
+          return;
+        }
         if (StartsWith(l, "STACK ")) {
           if (!Stack(l.substr(6))) Error(ParseError::kBadStack, n);
           return;

@@ -187,7 +187,8 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
     return Corrupt("range top mismatch");
   for (uint64_t k = 0; k < top_count_; ++k) {
     // The search relies on it: a block's first start is at or below any address sent there.
-    if (top_[k] != starts_[k * f::kRangeBlock]) return Corrupt("range top does not match range starts");
+    if (top_[k] != starts_[k * f::kRangeBlock])
+      return Corrupt("range top does not match range starts");
   }
   for (uint64_t i = 0; i < symbols_count_; ++i) {
     if (symbols_[i].name >= strings_count_) return Corrupt("symbol name out of bounds");
