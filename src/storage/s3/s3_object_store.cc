@@ -182,8 +182,13 @@ Status S3ObjectStore::Ping() {
 }
 
 Result<std::unique_ptr<ObjectStore>> MakeS3ObjectStore(const std::string& url) {
+  return MakeS3ObjectStore(url, S3Options{}.presign_expiry_s);
+}
+
+Result<std::unique_ptr<ObjectStore>> MakeS3ObjectStore(const std::string& url,
+                                                       int default_presign_expiry_s) {
   EnvLookup env = ProcessEnv();
-  SIGIL_ASSIGN_OR_RETURN(S3Options options, ParseS3Url(url, env));
+  SIGIL_ASSIGN_OR_RETURN(S3Options options, ParseS3Url(url, env, default_presign_expiry_s));
   SIGIL_ASSIGN_OR_RETURN(options.credentials, LoadCredentials(env));
   return std::unique_ptr<ObjectStore>(std::make_unique<S3ObjectStore>(std::move(options)));
 }

@@ -54,9 +54,13 @@ class S3ObjectStore : public ObjectStore {
   std::string key_prefix_;  // "<prefix>/" or ""
 };
 
-// Builds the S3 store for a storage URL (format in s3_url.h), reading credentials from the AWS
-// environment variables or ~/.aws/credentials. kInvalidArgument naming the bad part on a bad URL or
-// missing credentials. Does not contact the server (call Ping() for that).
+// Builds the S3 store for a storage URL (format in s3_url.h and docs/storage-s3.md), reading
+// credentials from the AWS environment variables or ~/.aws/credentials. kInvalidArgument naming the
+// bad part on a bad URL or missing credentials. Does not contact the server (call Ping() for that).
 Result<std::unique_ptr<ObjectStore>> MakeS3ObjectStore(const std::string& url);
+// The same, with the presigned-URL lifetime to use when the URL has no presign_expiry parameter
+// (pass Config::download.presign_expiry_s; 0 = no presigned URLs, sigil proxies the bytes).
+Result<std::unique_ptr<ObjectStore>> MakeS3ObjectStore(const std::string& url,
+                                                       int default_presign_expiry_s);
 
 }  // namespace sigil::storage::s3

@@ -118,7 +118,8 @@ Status ValidateS3Options(const S3Options& o) {
   return Status::Ok();
 }
 
-Result<S3Options> ParseS3Url(std::string_view url, const EnvLookup& env) {
+Result<S3Options> ParseS3Url(std::string_view url, const EnvLookup& env,
+                             int default_presign_expiry_s) {
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed) return Bad("'" + std::string(url) + "' is not a URL");
   const boost::urls::url_view& u = *parsed;
@@ -131,6 +132,7 @@ Result<S3Options> ParseS3Url(std::string_view url, const EnvLookup& env) {
   }
 
   S3Options o;
+  o.presign_expiry_s = default_presign_expiry_s;
   o.bucket = std::string(u.host());
   if (o.bucket.empty()) return Bad("missing bucket: expected s3://<bucket>/<prefix>");
   std::string path = std::string(u.path());

@@ -57,8 +57,11 @@ struct S3Options {
 };
 
 // Parses an s3:// URL into options (credentials are not read here). `env` supplies AWS_REGION /
-// AWS_DEFAULT_REGION for the default region. Errors (kInvalidArgument) name the offending part.
-Result<S3Options> ParseS3Url(std::string_view url, const EnvLookup& env);
+// AWS_DEFAULT_REGION for the default region; `default_presign_expiry_s` applies when the URL has no
+// presign_expiry (the server passes download.presign_expiry_s). Errors (kInvalidArgument) name the
+// offending part.
+Result<S3Options> ParseS3Url(std::string_view url, const EnvLookup& env,
+                             int default_presign_expiry_s = 300);
 
 // Checks options built by hand (tests) or parsed: bucket name, endpoint form, ranges.
 Status ValidateS3Options(const S3Options& options);

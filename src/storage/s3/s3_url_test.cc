@@ -72,6 +72,13 @@ TEST(S3Url, AllParameters) {
   EXPECT_EQ(o->presign_expiry_s, 0);
 }
 
+TEST(S3Url, DefaultPresignExpiryAppliesOnlyWithoutTheParameter) {
+  EXPECT_EQ(ParseS3Url("s3://bucket", FakeEnv({}), 0)->presign_expiry_s, 0);
+  EXPECT_EQ(ParseS3Url("s3://bucket", FakeEnv({}), 900)->presign_expiry_s, 900);
+  EXPECT_EQ(ParseS3Url("s3://bucket?presign_expiry=60", FakeEnv({}), 900)->presign_expiry_s, 60);
+  EXPECT_FALSE(ParseS3Url("s3://bucket", FakeEnv({}), 700000).ok());
+}
+
 TEST(S3Url, PercentEncodedParameters) {
   auto o = Parse("s3://bucket/a%20b?public_url=https%3A%2F%2Fcdn.example.com%2Fp");
   ASSERT_TRUE(o.ok()) << o.status().ToString();

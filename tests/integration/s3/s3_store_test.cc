@@ -449,6 +449,20 @@ TEST_P(S3StoreTest, MakeS3ObjectStoreFromUrl) {
   ASSERT_TRUE(url.has_value());
   EXPECT_NE(url->find("/" + server().bucket() + "/from-url/k.sym?"), std::string::npos);
   EXPECT_EQ(PlainGet(*url).second, "via url");
+  // The server's download.presign_expiry_s applies when the URL does not say; 0 means proxy.
+  auto proxied = MakeS3ObjectStore(
+      "s3://" + server().bucket() + "/from-url?endpoint=" + server().endpoint(), 0);
+  ASSERT_TRUE(proxied.ok()) << proxied.status().ToString();
+  EXPECT_EQ((*proxied)->PublicUrl("k.sym"), std::nullopt);
+  EXPECT_TRUE(*(*proxied)->Exists("k.sym"));
+  // Missing credentials are a startup error that says where they were looked for.
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+  auto no_creds = MakeS3ObjectStore("s3://" + server().bucket());
+  EXPECT_EQ(no_creds.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(no_creds.status().message().find("/nonexistent/credentials"), std::string::npos);
+  unsetenv("AWS_SHARED_CREDENTIALS_FILE");
   unsetenv("AWS_ACCESS_KEY_ID");
   unsetenv("AWS_SECRET_ACCESS_KEY");
 }
