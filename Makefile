@@ -8,6 +8,10 @@ JOBS ?= $(shell nproc)
 RELEASE_DIR := build/release
 SIGIL := $(RELEASE_DIR)/src/server/sigil
 
+# ccache keys on paths relative to the checkout, so fresh clones (CI) reuse earlier compilations.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
+
 .PHONY: run test bootstrap build format-check format sanitizers asan tsan fuzz bench clean
 
 bootstrap:
