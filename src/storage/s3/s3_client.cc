@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <random>
 #include <thread>
 
@@ -190,7 +191,8 @@ Result<std::unique_ptr<HttpStream>> S3Client::Open(const S3Request& request, std
         Backoff(attempt, nullptr);
         continue;
       }
-      return r.status();
+      if (attempt == 0) return r.status();
+      return r.status().WithContext("after " + std::to_string(attempt + 1) + " attempts");
     }
     std::unique_ptr<HttpStream> stream = std::move(*r);
     const long status = stream->response().status;

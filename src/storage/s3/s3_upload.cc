@@ -16,7 +16,7 @@ Status PutSingle(S3Client& client, std::string_view object_key, std::string_view
   req.object_key = std::string(object_key);
   req.headers = object_headers;
   req.body = body;
-  req.large_body = body.length > (8u << 20);
+  req.large_body = body.length > (1u << 20);  // no total timeout; the stall timeout still applies
   SIGIL_ASSIGN_OR_RETURN(HttpResponse r, client.Send(req));
   if (r.status / 100 != 2) return client.ErrorFor("PutObject", display_key, r);
   return Status::Ok();
