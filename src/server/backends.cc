@@ -28,14 +28,15 @@ Status EnsureDir(const std::string& dir, std::string_view setting) {
 
 }  // namespace
 
-Result<std::unique_ptr<storage::ObjectStore>> OpenObjectStore(const std::string& url) {
+Result<std::unique_ptr<storage::ObjectStore>> OpenObjectStore(const std::string& url,
+                                                              int presign_expiry_s) {
   if (StartsWith(url, "file://")) {
     std::string root = url.substr(7);
     if (root.empty()) return InvalidArgument("storage: file:// URL has no path");
     SIGIL_RETURN_IF_ERROR(EnsureDir(root, "storage"));
     return storage::fs::MakeFsObjectStore(root);
   }
-  if (StartsWith(url, "s3://")) return storage::s3::MakeS3ObjectStore(url);
+  if (StartsWith(url, "s3://")) return storage::s3::MakeS3ObjectStore(url, presign_expiry_s);
   return InvalidArgument("storage: unsupported URL '" + url + "' (file:// or s3://)");
 }
 
@@ -73,7 +74,8 @@ Result<std::unique_ptr<InvalidationBus>> OpenInvalidationBus(const std::string& 
 Result<Backends> OpenBackends(const Config& config) {
   SIGIL_RETURN_IF_ERROR(EnsureDir(config.storage.data_dir, "storage.data_dir"));
   Backends b;
-  SIGIL_ASSIGN_OR_RETURN(b.store, OpenObjectStore(config.EffectiveStorageUrl()));
+  SIGIL_ASSIGN_OR_RETURN(
+      b.store, OpenObjectStore(config.EffectiveStorageUrl(), config.download.presign_expiry_s));
   int pool = config.server.worker_threads > 0 ? config.server.worker_threads : 8;
   SIGIL_ASSIGN_OR_RETURN(b.database, OpenDatabase(config.EffectiveDatabaseUrl(), pool));
   SIGIL_ASSIGN_OR_RETURN(b.cache,

@@ -28,7 +28,9 @@ struct Backends {
   std::unique_ptr<InvalidationBus> bus;
 };
 
-Result<std::unique_ptr<storage::ObjectStore>> OpenObjectStore(const std::string& url);
+// presign_expiry_s: default lifetime of presigned S3 GET URLs when the URL does not say.
+Result<std::unique_ptr<storage::ObjectStore>> OpenObjectStore(const std::string& url,
+                                                              int presign_expiry_s);
 // Opens the database; does not migrate.
 Result<std::unique_ptr<db::Database>> OpenDatabase(const std::string& url, int pool_size);
 Result<std::unique_ptr<cache::Cache>> OpenCache(const std::string& url, uint64_t memory_bytes);

@@ -1,5 +1,6 @@
 // sigil: one executable, many subcommands (serve, token, migrate, version, config, and the feature
 // commands registered by src/cli: upload, index, lookup, symbolicate).
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>

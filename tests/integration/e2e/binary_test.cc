@@ -61,12 +61,31 @@ TEST(BinaryTest, InvalidConfigurationStopsStartupWithOneLineNamingTheSetting) {
   EXPECT_NE(r.err.find("server.io_threads"), std::string::npos) << r.err;
 }
 
+TEST(BinaryTest, ConfigurationReferenceIsCurrent) {
+  auto r = RunSigil({"config", "--markdown"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream doc(std::string(SIGIL_SOURCE_DIR) + "/docs/configuration.md", std::ios::binary);
+  std::string committed((std::istreambuf_iterator<char>(doc)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(r.out, committed)
+      << "docs/configuration.md is stale: regenerate it with `sigil config --markdown`";
+
+  // `sigil config` prints a TOML file that loads back to the same configuration.
+  test::TempDir dir;
+  auto effective = RunSigil(
+      {"config", "--listen", "127.0.0.1:9999", "--allowed-url-hosts", "a.example,b.example"});
+  ASSERT_EQ(effective.exit_code, 0) << effective.err;
+  std::string file = dir.WriteFile("sigil.toml", effective.out);
+  auto reloaded = RunSigil({"config", "--config", file});
+  ASSERT_EQ(reloaded.exit_code, 0) << reloaded.err;
+  EXPECT_EQ(reloaded.out, effective.out);
+}
+
 TEST(BinaryTest, TokenCommandsAndMigrate) {
   test::TempDir dir;
   auto created = RunSigil({"token", "create", "--email", "ci@example.com", "--permissions",
                            "upload_symbols", "--expires-days", "3", "--data-dir", dir.path()});
   ASSERT_EQ(created.exit_code, 0) << created.err;
-  std::string key = created.out.substr(0, created.out.find('\n'));
+  std::string key = created.out.substr(0, created.out.find('\n'));  // stdout is the key alone
   ASSERT_EQ(key.size(), 64u) << created.out;
 
   auto bad = RunSigil({"token", "create", "--email", "x@example.com", "--permissions", "root",

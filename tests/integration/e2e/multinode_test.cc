@@ -189,7 +189,8 @@ TEST(MultiNodeTest, TwoStatelessNodesBehindABalancer) {
     auto page = via_a.Get("/api/missingsymbols/?debug_file=gone.pdb");
     ASSERT_EQ(page.status, 200) << page.body;
     total = 0;
-    for (const auto& row : boost::json::parse(page.body).at("records").as_array()) {
+    auto json = boost::json::parse(page.body);
+    for (const auto& row : json.at("records").as_array()) {
       total += row.at("count").as_int64();
     }
     if (total != 95) std::this_thread::sleep_for(std::chrono::milliseconds(50));
