@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <cstring>
 
 namespace sigil::symbolication {
 namespace {
@@ -120,19 +121,129 @@ double Sum(const M& m) {
   return s;
 }
 
+void AppendUint(uint64_t v, std::string* out) {
+  char buf[24];
+  char* p = buf + sizeof(buf);
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  out->append(p, static_cast<size_t>(buf + sizeof(buf) - p));
+}
+
+// True if any of the 8 bytes needs escaping or UTF-8 checking: < 0x20, >= 0x80, '"' or '\\'.
+inline bool HasSpecialByte(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  auto has_zero = [&](uint64_t v) { return ((v - kOnes) & ~v & kHigh) != 0; };
+  return (w & kHigh) != 0 || ((w - 0x20 * kOnes) & ~w & kHigh) != 0 ||
+         has_zero(w ^ (0x22 * kOnes)) || has_zero(w ^ (0x5C * kOnes));
+}
+
+// Length of the valid UTF-8 sequence at s[i], or 0 if it is not one.
+size_t Utf8Length(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t len;
+  uint32_t cp;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    unsigned char cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+// A JSON string literal; bytes that are not valid UTF-8 become U+FFFD so the output is always JSON.
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  size_t i = 0;
+  while (i < s.size()) {
+    // Plain runs, 8 bytes at a time.
+    size_t j = i;
+    while (j + 8 <= s.size()) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + j, 8);
+      if (HasSpecialByte(w)) break;
+      j += 8;
+    }
+    if (j > i) {
+      out->append(s.data() + i, j - i);
+      i = j;
+      if (i >= s.size()) break;
+    }
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      j = i + 1;
+      while (j < s.size()) {
+        unsigned char d = static_cast<unsigned char>(s[j]);
+        if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
+        ++j;
+      }
+      out->append(s.data() + i, j - i);
+      i = j;
+      continue;
+    }
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(static_cast<char>(c));
+      ++i;
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out->append(buf);
+      ++i;
+    } else {
+      size_t len = Utf8Length(s, i);
+      if (len == 0) {
+        out->append("\xEF\xBF\xBD");
+        ++i;
+      } else {
+        out->append(s.data() + i, len);
+        i += len;
+      }
+    }
+  }
+  out->push_back('"');
+}
+
 }  // namespace
 
 std::string HexOffset(bool minus_one, uint64_t value) {
   if (minus_one) return "-0x1";
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(value));
-  return buf;
+  char buf[20];
+  char* p = buf + sizeof(buf);
+  do {
+    *--p = "0123456789abcdef"[value & 0xF];
+    value >>= 4;
+  } while (value != 0);
+  *--p = 'x';
+  *--p = '0';
+  return std::string(p, static_cast<size_t>(buf + sizeof(buf) - p));
 }
 
 Result<SymbolicateRequest> ParseSymbolicateRequest(std::string_view body, ApiVersion version,
                                                    int max_jobs) {
   boost::system::error_code ec;
-  json::value payload = json::parse(json::string_view(body.data(), body.size()), ec);
+  // The DOM lives only in this call: one arena instead of a malloc per value.
+  unsigned char buffer[16384];
+  json::monotonic_resource arena(buffer, sizeof(buffer));
+  json::value payload =
+      json::parse(json::string_view(body.data(), body.size()), ec, json::storage_ptr(&arena));
   if (ec) return Invalid("Payload is not valid JSON");
 
   // The list of jobs, as Eliot sees it (a non-list "jobs" iterates like Python would: keys or
@@ -180,52 +291,81 @@ Result<SymbolicateRequest> ParseSymbolicateRequest(std::string_view body, ApiVer
 }
 
 std::string FormatV5(const SymbolicateResponse& response, bool with_debug) {
-  json::object root;
-  json::array results;
+  // Written directly (no DOM): this runs once per request over up to max_frames frames.
+  std::string out;
+  size_t frames = 0;
   for (const JobResult& jr : response.results) {
-    json::array stacks;
-    for (const auto& stack : jr.stacks) {
-      json::array frames;
-      for (const FrameResult& f : stack) {
-        json::object o;
-        o["frame"] = f.frame;
-        o["module"] = f.module;
-        o["module_offset"] = HexOffset(f.offset_is_minus_one, f.module_offset);
+    for (const auto& stack : jr.stacks) frames += stack.size();
+  }
+  out.reserve(256 + frames * 160);
+  out += "{\"results\":[";
+  for (size_t j = 0; j < response.results.size(); ++j) {
+    const JobResult& jr = response.results[j];
+    if (j > 0) out += ',';
+    out += "{\"stacks\":[";
+    for (size_t si = 0; si < jr.stacks.size(); ++si) {
+      if (si > 0) out += ',';
+      out += '[';
+      const auto& stack = jr.stacks[si];
+      for (size_t fi = 0; fi < stack.size(); ++fi) {
+        const FrameResult& f = stack[fi];
+        if (fi > 0) out += ',';
+        out += "{\"frame\":";
+        AppendUint(f.frame, &out);
+        out += ",\"module\":";
+        AppendJsonString(f.module, &out);
+        out += ",\"module_offset\":\"";
+        out += HexOffset(f.offset_is_minus_one, f.module_offset);
+        out += '"';
         if (f.has_function) {
-          o["function"] = f.function;
-          o["function_offset"] = HexOffset(false, f.function_offset);
-          if (!f.file.empty()) o["file"] = f.file;
-          if (!f.file.empty() && f.line != 0) o["line"] = f.line;
-          if (!f.inlines.empty()) {
-            json::array inlines;
-            for (const InlineResult& in : f.inlines) {
-              json::object io;
-              io["function"] = in.function;
-              if (!in.file.empty()) io["file"] = in.file;
-              if (!in.file.empty() && in.line != 0) io["line"] = in.line;
-              inlines.push_back(std::move(io));
+          out += ",\"function\":";
+          AppendJsonString(f.function, &out);
+          out += ",\"function_offset\":\"";
+          out += HexOffset(false, f.function_offset);
+          out += '"';
+          if (!f.file.empty()) {
+            out += ",\"file\":";
+            AppendJsonString(f.file, &out);
+            if (f.line != 0) {
+              out += ",\"line\":";
+              out += std::to_string(f.line);
             }
-            o["inlines"] = std::move(inlines);
+          }
+          if (!f.inlines.empty()) {
+            out += ",\"inlines\":[";
+            for (size_t k = 0; k < f.inlines.size(); ++k) {
+              const InlineResult& in = f.inlines[k];
+              if (k > 0) out += ',';
+              out += "{\"function\":";
+              AppendJsonString(in.function, &out);
+              if (!in.file.empty()) {
+                out += ",\"file\":";
+                AppendJsonString(in.file, &out);
+                if (in.line != 0) {
+                  out += ",\"line\":";
+                  out += std::to_string(in.line);
+                }
+              }
+              out += '}';
+            }
+            out += ']';
           }
         }
-        frames.push_back(std::move(o));
+        out += '}';
       }
-      stacks.push_back(std::move(frames));
+      out += ']';
     }
-    json::object found;
-    for (const auto& [key, value] : jr.found_modules) {
-      if (value.has_value()) {
-        found[key] = *value;
-      } else {
-        found[key] = nullptr;
-      }
+    out += "],\"found_modules\":{";
+    for (size_t k = 0; k < jr.found_modules.size(); ++k) {
+      const auto& [key, value] = jr.found_modules[k];
+      if (k > 0) out += ',';
+      AppendJsonString(key, &out);
+      out += ':';
+      out += !value.has_value() ? "null" : (*value ? "true" : "false");
     }
-    json::object job;
-    job["stacks"] = std::move(stacks);
-    job["found_modules"] = std::move(found);
-    results.push_back(std::move(job));
+    out += "}}";
   }
-  root["results"] = std::move(results);
+  out += ']';
   if (with_debug) {
     const DebugInfo& d = response.debug;
     json::object debug;
@@ -246,9 +386,11 @@ std::string FormatV5(const SymbolicateResponse& response, bool with_debug) {
                                           {"time_per_module", ToObject(d.save_time_per_module)}};
     debug["modules"] =
         json::object{{"count", d.modules}, {"stacks_per_module", ToObject(d.stacks_per_module)}};
-    root["debug"] = std::move(debug);
+    out += ",\"debug\":";
+    out += json::serialize(debug);
   }
-  return json::serialize(root);
+  out += '}';
+  return out;
 }
 
 std::string FormatV4(const SymbolicateRequest& request, const SymbolicateResponse& response) {
@@ -260,8 +402,8 @@ std::string FormatV4(const SymbolicateRequest& request, const SymbolicateRespons
     for (const auto& stack : jr.stacks) {
       json::array frames;
       for (const FrameResult& f : stack) {
-        std::string what =
-            f.has_function ? f.function : HexOffset(f.offset_is_minus_one, f.module_offset);
+        std::string what = f.has_function ? std::string(f.function)
+                                          : HexOffset(f.offset_is_minus_one, f.module_offset);
         frames.push_back(json::string(what + " (in " + f.module + ")"));
       }
       stacks.push_back(std::move(frames));

@@ -18,18 +18,35 @@ namespace f = format;
 
 Status Corrupt(const std::string& what) { return InvalidArgument("invalid symbol index: " + what); }
 
-// First index in [lo, hi) whose key is > x (keys ascending).
+// First index in [lo, hi) whose key is > x (keys ascending). Branch-free halving (the compiler
+// emits conditional moves), so the search costs memory latency but no mispredictions.
 template <typename Key, typename GetKey>
 inline uint64_t UpperBound(uint64_t lo, uint64_t hi, Key x, GetKey key) {
-  while (lo < hi) {
-    uint64_t mid = lo + (hi - lo) / 2;
-    if (key(mid) <= x) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
+  uint64_t n = hi - lo;
+  if (n == 0) return lo;
+  uint64_t base = lo;
+  while (n > 1) {
+    uint64_t half = n / 2;
+    base = (key(base + half) <= x) ? base + half : base;
+    n -= half;
   }
-  return lo;
+  return base + (key(base) <= x ? 1 : 0);
+}
+
+// UpperBound over a plain u64 array, prefetching both possible next probes (memory-level
+// parallelism for indexes larger than the cache).
+inline uint64_t UpperBoundU64(const uint64_t* keys, uint64_t lo, uint64_t hi, uint64_t x) {
+  uint64_t n = hi - lo;
+  if (n == 0) return lo;
+  const uint64_t* base = keys + lo;
+  while (n > 1) {
+    uint64_t half = n / 2;
+    __builtin_prefetch(base + (n - half) / 2);
+    __builtin_prefetch(base + half + (n - half) / 2);
+    base = (base[half] <= x) ? base + half : base;
+    n -= half;
+  }
+  return static_cast<uint64_t>(base - keys) + (*base <= x ? 1 : 0);
 }
 
 }  // namespace
@@ -266,10 +283,10 @@ bool SymbolIndex::Lookup(uint64_t address, LookupResult* r) const {
   r->Clear();
   if (ranges_count_ == 0 || address < starts_[0]) return false;
   // Two-level search: the top layer (every kRangeBlock-th start) narrows to one block.
-  uint64_t t = UpperBound(0, top_count_, address, [&](uint64_t k) { return top_[k]; }) - 1;
+  uint64_t t = UpperBoundU64(top_, 0, top_count_, address) - 1;
   uint64_t lo = t * f::kRangeBlock;
   uint64_t hi = std::min<uint64_t>(lo + f::kRangeBlock, ranges_count_);
-  uint64_t idx = UpperBound(lo, hi, address, [&](uint64_t k) { return starts_[k]; }) - 1;
+  uint64_t idx = UpperBoundU64(starts_, lo, hi, address) - 1;
   const f::RangeEntry& e = entries_[idx];
   if (e.symbol == f::kNone) return false;
   const f::SymbolRecord& sym = symbols_[e.symbol];

@@ -46,6 +46,7 @@ struct SymbolicationService::RequestState {
   std::vector<std::pair<std::string, std::string>>
       modules;  // distinct (debug_file, debug_id) as sent
   std::vector<ModuleOutcome> outcomes;
+  std::vector<std::shared_ptr<const SymbolIndex>> response_indexes;
   std::atomic<size_t> remaining{0};
 };
 
@@ -266,54 +267,69 @@ void SymbolicationService::Symbolicate(SymbolicateRequest request, Callback done
 void SymbolicationService::Finish(const std::shared_ptr<RequestState>& state) {
   const SymbolicateRequest& req = state->request;
   std::map<std::pair<std::string, std::string>, const ModuleOutcome*> lookup;
-  for (size_t i = 0; i < state->modules.size(); ++i)
+  for (size_t i = 0; i < state->modules.size(); ++i) {
     lookup[state->modules[i]] = &state->outcomes[i];
+    if (state->outcomes[i].index) {
+      state->response_indexes.push_back(state->outcomes[i].index);
+    }
+  }
 
   SymbolicateResponse resp;
+  resp.indexes = std::move(state->response_indexes);
   thread_local LookupResult r;
+  std::vector<const ModuleOutcome*> by_index;
+  std::vector<std::string> module_names;
   for (const Job& job : req.jobs) {
     JobResult jr;
+    // Per memoryMap entry: its outcome (null = not looked up) and the module name frames report.
+    by_index.assign(job.memory_map.size(), nullptr);
+    module_names.assign(job.memory_map.size(), std::string());
+    for (size_t i = 0; i < job.memory_map.size(); ++i) {
+      const ModuleRef& m = job.memory_map[i];
+      module_names[i] = m.debug_file.empty() ? "<unknown>" : m.debug_file;
+      if (m.debug_file.empty() || m.debug_id.empty()) continue;
+      auto it = lookup.find({m.debug_file, m.debug_id});
+      if (it == lookup.end()) continue;
+      by_index[i] = it->second;
+      if (it->second->index && !it->second->index->code_file().empty()) {
+        module_names[i] = std::string(it->second->index->code_file());
+      }
+    }
+    jr.stacks.reserve(job.stacks.size());
     for (const auto& stack : job.stacks) {
-      std::vector<FrameResult> out;
-      out.reserve(stack.size());
+      std::vector<FrameResult> out(stack.size());
       for (size_t fi = 0; fi < stack.size(); ++fi) {
         const FrameRef& f = stack[fi];
-        FrameResult fr;
+        FrameResult& fr = out[fi];
         fr.frame = fi;
         fr.offset_is_minus_one = f.offset_is_minus_one;
         fr.module_offset = f.module_offset;
-        const ModuleRef* m = nullptr;
-        if (f.module_index >= 0 && static_cast<size_t>(f.module_index) < job.memory_map.size()) {
-          m = &job.memory_map[static_cast<size_t>(f.module_index)];
+        bool in_map =
+            f.module_index >= 0 && static_cast<size_t>(f.module_index) < job.memory_map.size();
+        if (!in_map) {
+          fr.module = "<unknown>";
+          continue;
         }
-        fr.module = (m == nullptr || m->debug_file.empty()) ? "<unknown>" : m->debug_file;
-        if (m != nullptr && !m->debug_file.empty() && !m->debug_id.empty()) {
-          auto it = lookup.find({m->debug_file, m->debug_id});
-          if (it != lookup.end() && it->second->index) {
-            const SymbolIndex& index = *it->second->index;
-            if (!index.code_file().empty()) fr.module = std::string(index.code_file());
-            if (!f.offset_is_minus_one && index.Lookup(f.module_offset, &r)) {
-              fr.has_function = true;
-              fr.function = std::string(r.function);
-              fr.function_offset = f.module_offset - r.function_base;
-              fr.file = std::string(r.file);
-              if (!fr.file.empty()) fr.line = r.line;
-              for (const InlineFrame& in : r.inlines) {
-                InlineResult ir;
-                ir.function = std::string(in.function);
-                ir.file = std::string(in.file);
-                if (!ir.file.empty()) ir.line = in.line;
-                fr.inlines.push_back(std::move(ir));
-              }
-            }
-          }
+        size_t mi = static_cast<size_t>(f.module_index);
+        fr.module = module_names[mi];
+        const ModuleOutcome* o = by_index[mi];
+        if (o == nullptr || !o->index || f.offset_is_minus_one) continue;
+        if (!o->index->Lookup(f.module_offset, &r)) continue;
+        fr.has_function = true;
+        fr.function = r.function;
+        fr.function_offset = f.module_offset - r.function_base;
+        fr.file = r.file;
+        if (!fr.file.empty()) fr.line = r.line;
+        fr.inlines.reserve(r.inlines.size());
+        for (const InlineFrame& in : r.inlines) {
+          fr.inlines.push_back(InlineResult{in.function, in.file, in.file.empty() ? 0 : in.line});
         }
-        out.push_back(std::move(fr));
       }
       jr.stacks.push_back(std::move(out));
     }
     std::set<std::string> keys;
-    for (const ModuleRef& m : job.memory_map) {
+    for (size_t i = 0; i < job.memory_map.size(); ++i) {
+      const ModuleRef& m = job.memory_map[i];
       std::string key = m.debug_file + "/" + m.debug_id;
       if (!keys.insert(key).second) continue;
       std::optional<bool> found;

@@ -54,10 +54,11 @@ struct SymbolicateRequest {
   bool debug = false;  // collect DebugInfo
 };
 
+// Function and file names point into the mapped indexes the response keeps alive (`indexes`).
 struct InlineResult {
-  std::string function;
-  std::string file;  // "" = absent
-  int32_t line = 0;  // 0 = absent
+  std::string_view function;
+  std::string_view file;  // "" = absent
+  int32_t line = 0;       // 0 = absent
 };
 
 struct FrameResult {
@@ -66,10 +67,10 @@ struct FrameResult {
   bool offset_is_minus_one = false;
   uint64_t module_offset = 0;
   bool has_function = false;
-  std::string function;
+  std::string_view function;
   uint64_t function_offset = 0;
-  std::string file;  // "" = absent
-  int32_t line = 0;  // reported only with a file and when non-zero
+  std::string_view file;  // "" = absent
+  int32_t line = 0;       // reported only with a file and when non-zero
   std::vector<InlineResult> inlines;
 };
 
@@ -99,6 +100,7 @@ struct DebugInfo {
 struct SymbolicateResponse {
   std::vector<JobResult> results;
   DebugInfo debug;
+  std::vector<std::shared_ptr<const SymbolIndex>> indexes;  // owners of the names in `results`
 };
 
 struct ServiceStats {
