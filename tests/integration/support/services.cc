@@ -32,17 +32,37 @@ constexpr int kLaunchAttempts = 4;  // a "free" port may be taken before the ser
 
 std::string ErrnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-Result<std::string> MakeTempDir(const std::string& kind) {
-  // /tmp rather than $TMPDIR: unix socket paths must stay under 108 bytes.
-  std::string pattern = "/tmp/sigil-" + kind + "-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) return Internal(ErrnoText("mkdtemp " + pattern));
-  return pattern;
-}
-
 void RemoveTree(const std::string& dir) {
   if (dir.empty()) return;
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
+}
+
+// Removes the temp dirs of test processes that died without running destructors (killed by a
+// timeout, crashed): their servers died with them (PDEATHSIG), their dirs did not. A dir belongs to
+// the process in its owner.pid; dirs of live processes and dirs without the file are left alone.
+void SweepOrphanedDirs() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/tmp", ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("sigil-pg-", 0) != 0 && name.rfind("sigil-redis-", 0) != 0 &&
+        name.rfind("sigil-memcached-", 0) != 0) {
+      continue;
+    }
+    std::ifstream in(entry.path() / "owner.pid");
+    long pid = 0;
+    if (!(in >> pid) || pid <= 0) continue;
+    if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) RemoveTree(entry.path().string());
+  }
+}
+
+Result<std::string> MakeTempDir(const std::string& kind) {
+  SweepOrphanedDirs();
+  // /tmp rather than $TMPDIR: unix socket paths must stay under 108 bytes.
+  std::string pattern = "/tmp/sigil-" + kind + "-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) return Internal(ErrnoText("mkdtemp " + pattern));
+  std::ofstream(pattern + "/owner.pid") << getpid() << "\n";
+  return pattern;
 }
 
 std::string LogTail(const std::string& path) {
