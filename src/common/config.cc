@@ -354,6 +354,15 @@ bool ParseHostPort(const std::string& s, std::string* host, int* port) {
 
 }  // namespace
 
+std::string RedactUrl(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
+  size_t slash = url.find('/', scheme + 3);
+  if (slash != std::string::npos && slash < at) return url;
+  return url.substr(0, scheme + 3) + "***@" + url.substr(at + 1);
+}
+
 std::string Config::EffectiveStorageUrl() const {
   return storage.storage_url.empty() ? "file://" + storage.data_dir + "/symbols"
                                      : storage.storage_url;
@@ -391,17 +400,17 @@ Status Config::Validate() const {
     return false;
   };
   if (!scheme_ok(EffectiveStorageUrl(), {"file://", "s3://"})) {
-    return InvalidArgument("storage.storage_url: '" + storage.storage_url +
+    return InvalidArgument("storage.storage_url: '" + RedactUrl(storage.storage_url) +
                            "' must start with file:// or s3://");
   }
   if (!scheme_ok(EffectiveDatabaseUrl(), {"sqlite://", "postgresql://", "postgres://"})) {
-    return InvalidArgument("storage.database_url: '" + storage.database_url +
+    return InvalidArgument("storage.database_url: '" + RedactUrl(storage.database_url) +
                            "' must start with sqlite://, postgresql:// or postgres://");
   }
   if (!scheme_ok(storage.cache_url,
                  {"memory://", "redis://", "redis+unix://", "memcached://", "memcached+unix://"})) {
     return InvalidArgument(
-        "storage.cache_url: '" + storage.cache_url +
+        "storage.cache_url: '" + RedactUrl(storage.cache_url) +
         "' must start with memory://, redis://, redis+unix://, memcached:// or memcached+unix://");
   }
   if (server.spool_threshold_bytes > server.max_upload_bytes) {

@@ -118,6 +118,9 @@ std::vector<SettingInfo> ListSettings();
 // Every setting's current value in `config` (name, string form), in table order.
 std::vector<std::pair<std::string, std::string>> DescribeConfig(const Config& config);
 
+// `url` with its userinfo (user:password@) replaced by "***@", for messages and logs.
+std::string RedactUrl(const std::string& url);
+
 // Applies one setting by name from its string form (lists are comma-separated). Error names the
 // setting.
 Status ApplySetting(Config& config, const std::string& name, const std::string& value);

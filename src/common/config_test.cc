@@ -87,6 +87,15 @@ TEST(ConfigTest, ErrorsNameTheSetting) {
   EXPECT_FALSE(LoadConfig("", nullptr, {{"compression-level", "9"}}).ok());
 }
 
+TEST(ConfigTest, UrlsInErrorsHideCredentials) {
+  auto bad = LoadConfig("", nullptr, {{"database", "mysql://admin:hunter2@db/x"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().find("hunter2"), std::string::npos) << bad.status().message();
+  EXPECT_EQ(RedactUrl("postgresql://u:p@h/db"), "postgresql://***@h/db");
+  EXPECT_EQ(RedactUrl("s3://bucket/a@b"), "s3://bucket/a@b");
+  EXPECT_EQ(RedactUrl("memory://"), "memory://");
+}
+
 TEST(ConfigTest, SizeSuffixes) {
   auto c = LoadConfig("", nullptr, {{"max-body-bytes", "4m"}, {"access-log", "off"}});
   ASSERT_TRUE(c.ok()) << c.status().ToString();

@@ -37,7 +37,7 @@ Result<std::unique_ptr<storage::ObjectStore>> OpenObjectStore(const std::string&
     return storage::fs::MakeFsObjectStore(root);
   }
   if (StartsWith(url, "s3://")) return storage::s3::MakeS3ObjectStore(url, presign_expiry_s);
-  return InvalidArgument("storage: unsupported URL '" + url + "' (file:// or s3://)");
+  return InvalidArgument("storage: unsupported URL '" + RedactUrl(url) + "' (file:// or s3://)");
 }
 
 Result<std::unique_ptr<db::Database>> OpenDatabase(const std::string& url, int pool_size) {
@@ -51,7 +51,8 @@ Result<std::unique_ptr<db::Database>> OpenDatabase(const std::string& url, int p
   if (StartsWith(url, "postgresql://") || StartsWith(url, "postgres://")) {
     return db::postgres::OpenPostgresDatabase(url, pool_size);
   }
-  return InvalidArgument("database: unsupported URL '" + url + "' (sqlite:// or postgresql://)");
+  return InvalidArgument("database: unsupported URL '" + RedactUrl(url) +
+                         "' (sqlite:// or postgresql://)");
 }
 
 Result<std::unique_ptr<cache::Cache>> OpenCache(const std::string& url, uint64_t memory_bytes) {
@@ -61,7 +62,7 @@ Result<std::unique_ptr<cache::Cache>> OpenCache(const std::string& url, uint64_t
   if (StartsWith(url, "memcached://") || StartsWith(url, "memcached+unix://")) {
     return cache::memcached::MakeMemcachedCache(url);
   }
-  return InvalidArgument("cache: unsupported URL '" + url + "'");
+  return InvalidArgument("cache: unsupported URL '" + RedactUrl(url) + "'");
 }
 
 Result<std::unique_ptr<InvalidationBus>> OpenInvalidationBus(const std::string& cache_url) {
