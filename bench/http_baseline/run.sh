@@ -5,7 +5,8 @@
 # one inline route GET /__lbheartbeat__ -> 200 "OK", access log OFF, metrics on); nginx = nginx-light,
 # 2 worker processes, access_log off, serving a 2-byte static file at the same path. Same wrk command
 # for both (-t2 -c50 -d5s, keep-alive), runs interleaved REPS times (default 5); prints the medians and
-# the ratio and writes a markdown table to $OUT (default: stdout only).
+# the ratio and writes a markdown table to $OUT (default: stdout only). ACCESS_LOG=1 runs sigil with its
+# JSON access log on (written to a file in the temp dir) instead.
 #
 #   bench/http_baseline/run.sh [path/to/http_baseline_server]
 # Build the server in Release first, e.g.:
@@ -19,6 +20,7 @@ REPS="${REPS:-5}"
 DURATION="${DURATION:-5s}"
 WRK_ARGS=(-t2 -c50 -d"$DURATION")
 OUT="${OUT:-}"
+ACCESS_LOG="${ACCESS_LOG:-0}"  # 1: run sigil with its access log on (lines go to a temp file)
 
 command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 1; }
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
@@ -40,7 +42,13 @@ free_port() {
 }
 
 # --- sigil ---
-"$SERVER_BIN" --listen 127.0.0.1:0 --io-threads 2 >"$TMP/sigil.out" 2>"$TMP/sigil.err" &
+SIGIL_FLAGS=(--listen 127.0.0.1:0 --io-threads 2)
+SIGIL_LABEL="access log off"
+if [[ "$ACCESS_LOG" == 1 ]]; then
+  SIGIL_FLAGS+=(--access-log)
+  SIGIL_LABEL="access log ON, to a file"
+fi
+"$SERVER_BIN" "${SIGIL_FLAGS[@]}" >"$TMP/sigil.out" 2>"$TMP/sigil.err" &
 SIGIL_PID=$!
 for _ in $(seq 100); do
   grep -q "listening on" "$TMP/sigil.out" 2>/dev/null && break
@@ -115,7 +123,7 @@ RATIO="$(awk -v s="$SIGIL_MED" -v n="$NGINX_MED" 'BEGIN {printf "%.2f", s / n}')
 TABLE="$(
   echo "| server | req/s per run (wrk ${WRK_ARGS[*]}) | median req/s |"
   echo "|---|---|---|"
-  echo "| sigil http::Server (2 io threads, inline route, access log off) | ${SIGIL_RPS[*]} | $SIGIL_MED |"
+  echo "| sigil http::Server (2 io threads, inline route, $SIGIL_LABEL) | ${SIGIL_RPS[*]} | $SIGIL_MED |"
   echo "| nginx (2 workers, static 2-byte file, access_log off) | ${NGINX_RPS[*]} | $NGINX_MED |"
   echo
   echo "sigil / nginx = **$RATIO** (median of $REPS interleaved runs; $(nproc) cores, $(date -u +%Y-%m-%d))"

@@ -84,7 +84,7 @@ void Connection::Start() {
 
 void Connection::OnServerShutdown() {
   if (state_ == State::kClosed) return;
-  if (state_ == State::kIdle && buffer_.size() == 0) {
+  if ((state_ == State::kIdle && buffer_.size() == 0) || state_ == State::kLinger) {
     Close();
     return;
   }

@@ -31,7 +31,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   IoSlot& slot() { return slot_; }
   void Start();
-  // Server shutdown: close now when idle, else close after the current response.
+  // Server shutdown: close now when idle (or lingering), else close after the current response.
   void OnServerShutdown();
   void ForceClose() { Close(); }
   // Set by the acceptor once Core::Register accepted the connection (before Start is posted).
