@@ -2,10 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -138,6 +141,64 @@ Result<Fd> OpenDirBeneath(int root_fd, const std::vector<std::string_view>& dirs
     SIGIL_ASSIGN_OR_RETURN(current, ReopenDir(root_fd));
   }
   return current;
+}
+
+namespace {
+
+// Cleared when the kernel (or a seccomp filter) refuses openat2; then every call walks.
+std::atomic<bool> openat2_usable{true};
+
+Status SymlinkRefusedStatus(std::string_view key) {
+  return InvalidArgument("storage key '" + std::string(key) +
+                         "' resolves through a symbolic link; refused");
+}
+
+}  // namespace
+
+Result<Fd> OpenBeneath(int root_fd, const std::string& relative_path, int flags,
+                       std::string_view key, bool use_openat2) {
+#ifdef SYS_openat2
+  if (use_openat2 && openat2_usable.load(std::memory_order_relaxed)) {
+    struct open_how how;
+    std::memset(&how, 0, sizeof(how));
+    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      long fd = ::syscall(SYS_openat2, root_fd, relative_path.c_str(), &how, sizeof(how));
+      if (fd >= 0) return Fd(static_cast<int>(fd));
+      int err = errno;
+      if (err == EAGAIN || err == EINTR) continue;  // raced with a rename: the kernel asks to retry
+      if (err == ENOSYS || err == EPERM || err == E2BIG) {
+        openat2_usable.store(false, std::memory_order_relaxed);
+        break;
+      }
+      if (err == ENOENT || err == ENOTDIR) {
+        return NotFound("object '" + std::string(key) + "' not found");
+      }
+      if (err == ELOOP || err == EXDEV) return SymlinkRefusedStatus(key);
+      return ErrnoStatus(err, "opening '" + std::string(key) + "'");
+    }
+  }
+#endif
+  std::vector<std::string_view> parts = SplitKey(relative_path);
+  std::string name(parts.back());
+  parts.pop_back();
+  SIGIL_ASSIGN_OR_RETURN(Fd dir, OpenDirBeneath(root_fd, parts, /*create=*/false, key));
+  Fd fd(::openat(dir.get(), name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.valid()) {
+    // With O_PATH, O_NOFOLLOW opens a final symlink itself instead of failing: refuse it here so
+    // both paths agree.
+    struct stat st;
+    if ((flags & O_PATH) != 0 && (::fstat(fd.get(), &st) != 0 || S_ISLNK(st.st_mode))) {
+      return SymlinkRefusedStatus(key);
+    }
+    return fd;
+  }
+  int err = errno;
+  if (err == ENOENT || err == ENOTDIR)
+    return NotFound("object '" + std::string(key) + "' not found");
+  if (err == ELOOP) return SymlinkRefusedStatus(key);
+  return ErrnoStatus(err, "opening '" + std::string(key) + "'");
 }
 
 Status WriteAll(int fd, const char* data, size_t size) {

@@ -76,6 +76,15 @@ Result<Fd> ReopenDir(int dir_fd);
 Result<Fd> OpenDirBeneath(int root_fd, const std::vector<std::string_view>& dirs, bool create,
                           std::string_view key);
 
+// Opens `relative_path` (components of a valid key) below `root_fd` with `flags` (O_CLOEXEC is
+// added), never following a symlink in any component: one openat2(RESOLVE_BENEATH |
+// RESOLVE_NO_SYMLINKS) call where the kernel has it, else a component walk. A symlink as the last
+// component is refused too, also with O_PATH. Errors: kNotFound
+// (missing, or a component is a file), kInvalidArgument (a symlink on the way), else ErrnoStatus.
+// `use_openat2` = false forces the walk (tests cover both paths).
+Result<Fd> OpenBeneath(int root_fd, const std::string& relative_path, int flags,
+                       std::string_view key, bool use_openat2 = true);
+
 // Writes all of `data` (retrying short writes and EINTR).
 Status WriteAll(int fd, const char* data, size_t size);
 // Reads up to `size` bytes (retrying EINTR); 0 at the end.

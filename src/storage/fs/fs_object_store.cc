@@ -54,8 +54,11 @@ struct OpenedObject {
 
 class FsObjectStore : public ObjectStore {
  public:
-  FsObjectStore(std::string root, Fd root_fd, Fd temp_fd)
-      : root_(std::move(root)), root_fd_(std::move(root_fd)), temp_fd_(std::move(temp_fd)) {}
+  FsObjectStore(std::string root, Fd root_fd, Fd temp_fd, FsOptions options)
+      : root_(std::move(root)),
+        root_fd_(std::move(root_fd)),
+        temp_fd_(std::move(temp_fd)),
+        options_(options) {}
 
   std::string Name() const override { return root_; }
 
@@ -105,19 +108,14 @@ class FsObjectStore : public ObjectStore {
 
   Result<bool> Exists(std::string_view key) override {
     SIGIL_RETURN_IF_ERROR(ValidateFsKey(key));
-    std::vector<std::string_view> parts = SplitKey(key);
-    std::string name(parts.back());
-    parts.pop_back();
-    Result<Fd> dir = OpenDirBeneath(root_fd_.get(), parts, /*create=*/false, key);
-    if (!dir.ok()) {
-      if (dir.status().code() == StatusCode::kNotFound) return false;
-      return dir.status();
+    Result<Fd> fd =
+        OpenBeneath(root_fd_.get(), std::string(key), O_PATH, key, options_.use_openat2);
+    if (!fd.ok()) {
+      if (fd.status().code() == StatusCode::kNotFound) return false;
+      return fd.status();
     }
     struct stat st;
-    if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) return false;
-      return ErrnoStatus(errno, "stat '" + std::string(key) + "'");
-    }
+    if (::fstat(fd->get(), &st) != 0) return ErrnoStatus(errno, "stat '" + std::string(key) + "'");
     if (S_ISLNK(st.st_mode)) return SymlinkRefused(key);
     return S_ISREG(st.st_mode);
   }
@@ -152,15 +150,11 @@ class FsObjectStore : public ObjectStore {
 
   std::optional<std::string> LocalPath(std::string_view key) const override {
     if (!ValidateFsKey(key).ok()) return std::nullopt;
-    // Refuse paths through symlinks (the caller opens the path itself).
-    std::string sub;
-    for (std::string_view part : SplitKey(key)) {
-      if (!sub.empty()) sub += '/';
-      sub += part;
-      struct stat st;
-      if (::fstatat(root_fd_.get(), sub.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) break;
-      if (S_ISLNK(st.st_mode)) return std::nullopt;
-    }
+    // Refuse paths through symlinks (the caller opens the path itself); a missing object still
+    // has its path.
+    Result<Fd> fd =
+        OpenBeneath(root_fd_.get(), std::string(key), O_PATH, key, options_.use_openat2);
+    if (!fd.ok() && fd.status().code() != StatusCode::kNotFound) return std::nullopt;
     return root_ + "/" + std::string(key);
   }
 
@@ -257,26 +251,22 @@ class FsObjectStore : public ObjectStore {
   // Opens the object file and pairs it with the sidecar entry describing that very file.
   Result<OpenedObject> Open(std::string_view key) {
     SIGIL_RETURN_IF_ERROR(ValidateFsKey(key));
-    std::vector<std::string_view> parts = SplitKey(key);
-    std::string name(parts.back());
-    parts.pop_back();
+    const std::string path(key);
+    const std::string sidecar_path = SidecarPathOf(key);
     std::optional<FileIdentity> last_identity;
     std::string last_raw;
     for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
-      SIGIL_ASSIGN_OR_RETURN(Fd dir, OpenDirBeneath(root_fd_.get(), parts, false, key));
-      Fd fd(::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-      if (!fd.valid()) {
-        if (errno == ENOENT) return NotFound("object '" + std::string(key) + "' not found");
-        if (errno == ELOOP) return SymlinkRefused(key);
-        return ErrnoStatus(errno, "opening '" + std::string(key) + "'");
-      }
+      // O_NONBLOCK: opening a FIFO planted in the tree must not block (no effect on files).
+      SIGIL_ASSIGN_OR_RETURN(Fd fd, OpenBeneath(root_fd_.get(), path, O_RDONLY | O_NONBLOCK, key,
+                                                options_.use_openat2));
       struct stat st;
-      if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "stat '" + std::string(key) + "'");
-      if (!S_ISREG(st.st_mode)) return NotFound("object '" + std::string(key) + "' not found");
-      ::fcntl(fd.get(), F_SETFL, 0);  // drop O_NONBLOCK (only there to not block on a FIFO)
+      if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "stat '" + path + "'");
+      if (!S_ISREG(st.st_mode)) return NotFound("object '" + path + "' not found");
 
       std::string raw;
-      SIGIL_ASSIGN_OR_RETURN(std::optional<Sidecar> sidecar, ReadSidecar(dir.get(), name, &raw));
+      SIGIL_ASSIGN_OR_RETURN(
+          std::optional<Sidecar> sidecar,
+          ReadSidecarBeneath(root_fd_.get(), sidecar_path, &raw, options_.use_openat2));
       FileIdentity identity = FileIdentity::Of(st);
       if (!sidecar) return OpenedObject{std::move(fd), DerivedInfo(st)};
       if (const SidecarEntry* entry = sidecar->Find(identity)) {
@@ -291,17 +281,23 @@ class FsObjectStore : public ObjectStore {
       last_raw = std::move(raw);
       if (attempt >= 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    return Unavailable("object '" + std::string(key) + "' is being rewritten; retry");
+    return Unavailable("object '" + path + "' is being rewritten; retry");
   }
 
   const std::string root_;
   const Fd root_fd_;
   const Fd temp_fd_;
+  const FsOptions options_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<ObjectStore>> MakeFsObjectStore(const std::string& root) {
+  return MakeFsObjectStore(root, FsOptions{});
+}
+
+Result<std::unique_ptr<ObjectStore>> MakeFsObjectStore(const std::string& root,
+                                                       const FsOptions& options) {
   if (root.empty()) return InvalidArgument("filesystem storage root is empty");
   std::error_code ec;
   std::filesystem::create_directories(root, ec);
@@ -329,8 +325,8 @@ Result<std::unique_ptr<ObjectStore>> MakeFsObjectStore(const std::string& root) 
     spdlog::info("fs store {}: removed {} temp files left by crashed writers", canonical.string(),
                  removed);
   }
-  return std::unique_ptr<ObjectStore>(
-      std::make_unique<FsObjectStore>(canonical.string(), std::move(root_fd), std::move(temp_fd)));
+  return std::unique_ptr<ObjectStore>(std::make_unique<FsObjectStore>(
+      canonical.string(), std::move(root_fd), std::move(temp_fd), options));
 }
 
 }  // namespace sigil::storage::fs

@@ -35,4 +35,13 @@ namespace sigil::storage::fs {
 // cannot be created or opened.
 Result<std::unique_ptr<ObjectStore>> MakeFsObjectStore(const std::string& root);
 
+struct FsOptions {
+  // Resolve keys with one openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) call (Linux >= 5.6; used
+  // only where the kernel allows it). false: always walk components with O_NOFOLLOW (same result,
+  // more system calls).
+  bool use_openat2 = true;
+};
+Result<std::unique_ptr<ObjectStore>> MakeFsObjectStore(const std::string& root,
+                                                       const FsOptions& options);
+
 }  // namespace sigil::storage::fs

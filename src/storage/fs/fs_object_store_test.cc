@@ -65,17 +65,20 @@ const auto* const kTempDirsEnv = ::testing::AddGlobalTestEnvironment(new TempDir
 
 using storage::testing::ObjectStoreConformanceTest;
 using storage::testing::ObjectStoreFactory;
-INSTANTIATE_TEST_SUITE_P(Fs, ObjectStoreConformanceTest,
-                         ::testing::Values(ObjectStoreFactory{
-                             "fs",
-                             [] {
-                               Result<std::unique_ptr<ObjectStore>> store =
-                                   MakeFsObjectStore(TempDirs::Make() + "/root");
-                               return store.ok() ? std::move(store).value() : nullptr;
-                             }}),
-                         storage::testing::ObjectStoreFactoryName);
+std::unique_ptr<ObjectStore> MakeForConformance(bool use_openat2) {
+  Result<std::unique_ptr<ObjectStore>> store =
+      MakeFsObjectStore(TempDirs::Make() + "/root", FsOptions{.use_openat2 = use_openat2});
+  return store.ok() ? std::move(store).value() : nullptr;
+}
 
-class FsObjectStoreTest : public ::testing::Test {
+INSTANTIATE_TEST_SUITE_P(
+    Fs, ObjectStoreConformanceTest,
+    ::testing::Values(ObjectStoreFactory{"fs", [] { return MakeForConformance(true); }},
+                      ObjectStoreFactory{"fs_walk", [] { return MakeForConformance(false); }}),
+    storage::testing::ObjectStoreFactoryName);
+
+// Parameter: FsOptions::use_openat2 (both ways of resolving keys must behave the same).
+class FsObjectStoreTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     base_ = MakeTempDir();
@@ -93,7 +96,8 @@ class FsObjectStoreTest : public ::testing::Test {
   }
   void Open() {
     store_.reset();
-    Result<std::unique_ptr<ObjectStore>> store = MakeFsObjectStore(root_);
+    Result<std::unique_ptr<ObjectStore>> store =
+        MakeFsObjectStore(root_, FsOptions{.use_openat2 = GetParam()});
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
   }
@@ -113,7 +117,7 @@ class FsObjectStoreTest : public ::testing::Test {
   std::unique_ptr<ObjectStore> store_;
 };
 
-TEST_F(FsObjectStoreTest, LayoutOnDisk) {
+TEST_P(FsObjectStoreTest, LayoutOnDisk) {
   PutOptions options;
   options.content_type = "text/plain";
   options.content_encoding = "gzip";
@@ -144,7 +148,7 @@ TEST_F(FsObjectStoreTest, LayoutOnDisk) {
   EXPECT_EQ(sidecar->entries[1].content_encoding, "gzip");
 }
 
-TEST_F(FsObjectStoreTest, ReservedAndOverlongComponentsAreRejected) {
+TEST_P(FsObjectStoreTest, ReservedAndOverlongComponentsAreRejected) {
   for (const char* key : {".sigil-tmp/x", "a/.sigil-meta.b", "a/.sigil-anything/c"}) {
     EXPECT_EQ(store_->Put(key, "x", {}).code(), StatusCode::kInvalidArgument) << key;
     EXPECT_EQ(store_->Get(key).status().code(), StatusCode::kInvalidArgument) << key;
@@ -156,7 +160,7 @@ TEST_F(FsObjectStoreTest, ReservedAndOverlongComponentsAreRejected) {
   EXPECT_THAT(too_long.message(), HasSubstr("longer than"));
 }
 
-TEST_F(FsObjectStoreTest, SymlinkedDirectoryPointingOutsideIsRefused) {
+TEST_P(FsObjectStoreTest, SymlinkedDirectoryPointingOutsideIsRefused) {
   stdfs::create_directory_symlink(outside_, root_ + "/evil");
   EXPECT_EQ(store_->Get("evil/secret").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->Head("evil/secret").status().code(), StatusCode::kInvalidArgument);
@@ -171,7 +175,7 @@ TEST_F(FsObjectStoreTest, SymlinkedDirectoryPointingOutsideIsRefused) {
   EXPECT_EQ(ReadFile(outside_ + "/secret"), "top secret");
 }
 
-TEST_F(FsObjectStoreTest, SymlinkedObjectIsNeverFollowed) {
+TEST_P(FsObjectStoreTest, SymlinkedObjectIsNeverFollowed) {
   ASSERT_TRUE(store_->Put("a/b/real", "real", {}).ok());
   stdfs::create_symlink(outside_ + "/secret", root_ + "/a/b/link");
   EXPECT_EQ(store_->Get("a/b/link").status().code(), StatusCode::kInvalidArgument);
@@ -194,7 +198,7 @@ TEST_F(FsObjectStoreTest, SymlinkedObjectIsNeverFollowed) {
   EXPECT_EQ(Get("a/b/real"), "again");
 }
 
-TEST_F(FsObjectStoreTest, CrashLeftoversAreIgnoredAndCleanedOnOpen) {
+TEST_P(FsObjectStoreTest, CrashLeftoversAreIgnoredAndCleanedOnOpen) {
   ASSERT_TRUE(store_->Put("k/ID/f.sym", "stored", {}).ok());
   std::string temp_dir = root_ + "/" + std::string(kTempDirName);
   WriteFile(temp_dir + "/t-crashed1", "half a write");
@@ -217,7 +221,7 @@ TEST_F(FsObjectStoreTest, CrashLeftoversAreIgnoredAndCleanedOnOpen) {
   EXPECT_FALSE(stdfs::exists(temp_dir + "/t-live"));
 }
 
-TEST_F(FsObjectStoreTest, CrashBetweenSidecarAndObjectRenameKeepsOldVersionConsistent) {
+TEST_P(FsObjectStoreTest, CrashBetweenSidecarAndObjectRenameKeepsOldVersionConsistent) {
   PutOptions v1;
   v1.content_type = "text/v1";
   ASSERT_TRUE(store_->Put("c/ID/f", "version one", v1).ok());
@@ -237,7 +241,7 @@ TEST_F(FsObjectStoreTest, CrashBetweenSidecarAndObjectRenameKeepsOldVersionConsi
   EXPECT_EQ(head->etag, "\"" + Md5Hex("version one") + "\"");
 }
 
-TEST_F(FsObjectStoreTest, FilesPlacedByHandGetDerivedInfo) {
+TEST_P(FsObjectStoreTest, FilesPlacedByHandGetDerivedInfo) {
   stdfs::create_directories(root_ + "/hand/ID");
   WriteFile(root_ + "/hand/ID/f.sym", "by hand");
   Result<ObjectInfo> head = store_->Head("hand/ID/f.sym");
@@ -260,7 +264,7 @@ TEST_F(FsObjectStoreTest, FilesPlacedByHandGetDerivedInfo) {
   EXPECT_EQ(head->size, 14u);
 }
 
-TEST_F(FsObjectStoreTest, ObjectAndDirectoryCannotShareAName) {
+TEST_P(FsObjectStoreTest, ObjectAndDirectoryCannotShareAName) {
   ASSERT_TRUE(store_->Put("a/b", "file", {}).ok());
   EXPECT_EQ(store_->Put("a/b/c", "x", {}).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->Get("a/b/c").status().code(), StatusCode::kNotFound);
@@ -274,7 +278,7 @@ TEST_F(FsObjectStoreTest, ObjectAndDirectoryCannotShareAName) {
   EXPECT_EQ(Get("x/y/z"), "file");
 }
 
-TEST_F(FsObjectStoreTest, PingFailsWhenRootIsNotWritable) {
+TEST_P(FsObjectStoreTest, PingFailsWhenRootIsNotWritable) {
   EXPECT_TRUE(store_->Ping().ok());
   stdfs::remove_all(root_ + "/" + std::string(kTempDirName));
   Status ping = store_->Ping();
@@ -282,14 +286,14 @@ TEST_F(FsObjectStoreTest, PingFailsWhenRootIsNotWritable) {
   EXPECT_THAT(ping.message(), HasSubstr("not writable"));
 }
 
-TEST_F(FsObjectStoreTest, RootMustBeADirectory) {
+TEST_P(FsObjectStoreTest, RootMustBeADirectory) {
   WriteFile(base_ + "/file", "x");
   Result<std::unique_ptr<ObjectStore>> store = MakeFsObjectStore(base_ + "/file");
   EXPECT_FALSE(store.ok());
   EXPECT_FALSE(MakeFsObjectStore("").ok());
 }
 
-TEST_F(FsObjectStoreTest, RootReachedThroughASymlinkIsFine) {
+TEST_P(FsObjectStoreTest, RootReachedThroughASymlinkIsFine) {
   stdfs::create_directory_symlink(root_, base_ + "/alias");
   Result<std::unique_ptr<ObjectStore>> store = MakeFsObjectStore(base_ + "/alias");
   ASSERT_TRUE(store.ok());
@@ -297,13 +301,18 @@ TEST_F(FsObjectStoreTest, RootReachedThroughASymlinkIsFine) {
   EXPECT_EQ(Get("via/alias"), "x");
 }
 
-TEST_F(FsObjectStoreTest, FifoPlantedAsObjectDoesNotBlock) {
+TEST_P(FsObjectStoreTest, FifoPlantedAsObjectDoesNotBlock) {
   stdfs::create_directories(root_ + "/p");
   ASSERT_EQ(::mkfifo((root_ + "/p/fifo").c_str(), 0600), 0);
   EXPECT_EQ(store_->Get("p/fifo").status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(*store_->Exists("p/fifo"));
   EXPECT_THAT(*store_->List("p/"), IsEmpty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Resolve, FsObjectStoreTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return std::string(param.param ? "openat2" : "walk");
+                         });
 
 }  // namespace
 }  // namespace sigil::storage::fs

@@ -66,8 +66,11 @@ bool GetInt(const json::object& o, std::string_view key, T* out) {
 }  // namespace
 
 std::optional<Sidecar> Sidecar::Parse(std::string_view text) {
+  // Sidecars are small: parse into a stack arena (no heap allocation for the DOM).
+  unsigned char arena[4096];
+  json::monotonic_resource resource(arena, sizeof(arena));
   boost::system::error_code ec;
-  json::value root = json::parse(text, ec);
+  json::value root = json::parse(text, ec, &resource);
   if (ec || !root.is_object()) return std::nullopt;
   const json::object& top = root.get_object();
   int format = 0;
@@ -96,6 +99,33 @@ std::optional<Sidecar> Sidecar::Parse(std::string_view text) {
   return sidecar;
 }
 
+namespace {
+
+// Reads and parses an opened sidecar file; nullopt (logged) if it is not a sane sidecar.
+Result<std::optional<Sidecar>> ReadOpenedSidecar(const Fd& fd, std::string_view what,
+                                                 std::string* raw) {
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "stat sidecar " + std::string(what));
+  if (!S_ISREG(st.st_mode) || st.st_size > static_cast<off_t>(kMaxSidecarBytes)) {
+    spdlog::warn("fs store: sidecar {} is not a regular file of at most {} bytes; ignored", what,
+                 kMaxSidecarBytes);
+    return std::optional<Sidecar>();
+  }
+  raw->resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < raw->size()) {
+    SIGIL_ASSIGN_OR_RETURN(size_t n, ReadSome(fd.get(), raw->data() + got, raw->size() - got));
+    if (n == 0) break;
+    got += n;
+  }
+  raw->resize(got);
+  std::optional<Sidecar> sidecar = Sidecar::Parse(*raw);
+  if (!sidecar) spdlog::warn("fs store: sidecar {} is corrupt; ignored", what);
+  return sidecar;
+}
+
+}  // namespace
+
 Result<std::optional<Sidecar>> ReadSidecar(int dir_fd, const std::string& name, std::string* raw) {
   raw->clear();
   std::string meta_name = std::string(kMetaPrefix) + name;
@@ -108,24 +138,33 @@ Result<std::optional<Sidecar>> ReadSidecar(int dir_fd, const std::string& name, 
     }
     return ErrnoStatus(errno, "opening sidecar of '" + name + "'");
   }
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "stat sidecar of '" + name + "'");
-  if (!S_ISREG(st.st_mode) || st.st_size > static_cast<off_t>(kMaxSidecarBytes)) {
-    spdlog::warn("fs store: sidecar '{}' is not a regular file of at most {} bytes; ignored",
-                 meta_name, kMaxSidecarBytes);
-    return std::optional<Sidecar>();
+  return ReadOpenedSidecar(fd, "'" + meta_name + "'", raw);
+}
+
+Result<std::optional<Sidecar>> ReadSidecarBeneath(int root_fd, const std::string& sidecar_path,
+                                                  std::string* raw, bool use_openat2) {
+  raw->clear();
+  Result<Fd> fd =
+      OpenBeneath(root_fd, sidecar_path, O_RDONLY | O_NONBLOCK, sidecar_path, use_openat2);
+  if (!fd.ok()) {
+    switch (fd.status().code()) {
+      case StatusCode::kNotFound:
+        return std::optional<Sidecar>();
+      case StatusCode::kInvalidArgument:
+        spdlog::warn("fs store: sidecar '{}' is a symlink; ignored", sidecar_path);
+        return std::optional<Sidecar>();
+      default:
+        return fd.status();
+    }
   }
-  raw->resize(static_cast<size_t>(st.st_size));
-  size_t got = 0;
-  while (got < raw->size()) {
-    SIGIL_ASSIGN_OR_RETURN(size_t n, ReadSome(fd.get(), raw->data() + got, raw->size() - got));
-    if (n == 0) break;
-    got += n;
-  }
-  raw->resize(got);
-  std::optional<Sidecar> sidecar = Sidecar::Parse(*raw);
-  if (!sidecar) spdlog::warn("fs store: sidecar '{}' is corrupt; ignored", meta_name);
-  return sidecar;
+  return ReadOpenedSidecar(*fd, "'" + sidecar_path + "'", raw);
+}
+
+std::string SidecarPathOf(std::string_view key) {
+  size_t slash = key.rfind('/');
+  if (slash == std::string_view::npos) return std::string(kMetaPrefix) + std::string(key);
+  return std::string(key.substr(0, slash + 1)) + std::string(kMetaPrefix) +
+         std::string(key.substr(slash + 1));
 }
 
 ObjectInfo DerivedInfo(const struct stat& st) {

@@ -53,6 +53,11 @@ inline constexpr size_t kMaxSidecarBytes = 64 * 1024;
 // Reads `.sigil-meta.<name>` in `dir_fd`: nullopt if absent or corrupt (logged), else the sidecar.
 // `raw` receives the file's text (to tell whether it changed between two reads).
 Result<std::optional<Sidecar>> ReadSidecar(int dir_fd, const std::string& name, std::string* raw);
+// Same, for the sidecar at `sidecar_path` below `root_fd` (opened with OpenBeneath).
+Result<std::optional<Sidecar>> ReadSidecarBeneath(int root_fd, const std::string& sidecar_path,
+                                                  std::string* raw, bool use_openat2);
+// The sidecar path of `key`: "<dir>/.sigil-meta.<name>".
+std::string SidecarPathOf(std::string_view key);
 
 // Info of a file that has no matching sidecar entry (placed by hand or by an older tool): size and
 // mtime from the file, no type/encoding/metadata, and an etag derived from the file's identity.
