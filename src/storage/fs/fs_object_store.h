@@ -6,8 +6,9 @@
 // `<root>/.sigil-tmp/`. Key components starting with `.sigil-` are reserved (kInvalidArgument).
 //
 // Guarantees:
-// - Nothing outside the root is ever read or written: every path component is opened with
-//   O_NOFOLLOW relative to the root's descriptor; keys through a symlink are refused.
+// - Nothing outside the root is ever read or written: keys are resolved relative to the root's
+//   descriptor with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) or an O_NOFOLLOW walk; keys
+//   through a symlink are refused (kInvalidArgument).
 // - Writes are atomic and durable: temp file + fsync, sidecar renamed first, then the object,
 //   then the directory is fsync'ed. Concurrent writers of one key serialise their publish step on
 //   an flock of the object's directory (across threads and processes); the last one wins whole.
