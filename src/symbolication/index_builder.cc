@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <libdeflate.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +25,15 @@ namespace {
 namespace f = format;
 constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 constexpr uint64_t kSegmentSpan = uint64_t{1} << 32;  // range offsets are 32-bit
+
+// Asks for transparent huge pages on a big buffer (before it is touched): one fault per 2 MiB
+// instead of per 4 KiB when the builder fills hundreds of MB. A hint; errors are ignored.
+void AdviseHugePages(const void* data, size_t bytes) {
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHuge - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
 
 uint64_t HashBytes(std::string_view s) {
   uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
@@ -66,6 +76,11 @@ class StringTable {
     return std::string_view(data_).substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
   }
   size_t count() const { return offsets_.size() - 1; }
+  // Reserves address space for `bytes` of string data (pages are touched only as strings arrive).
+  void Reserve(size_t bytes) {
+    data_.reserve(bytes);
+    AdviseHugePages(data_.data(), data_.capacity());
+  }
   const std::string& data() const { return data_; }
   const std::vector<uint64_t>& offsets() const { return offsets_; }
 
@@ -187,6 +202,12 @@ class Builder : public SymVisitor {
     // Reserve address space for the line table (pages are touched only as lines arrive): no
     // regrowth copies on big files.
     lines_.reserve(std::min<size_t>(data.size() / 24, size_t{1} << 28));
+    AdviseHugePages(lines_.data(), lines_.capacity() * sizeof(f::LineEntry));
+    strings_.Reserve(std::min<size_t>(data.size() / 4, size_t{1} << 32));
+    nodes_.reserve(std::min<size_t>(data.size() / 48, size_t{1} << 27));
+    AdviseHugePages(nodes_.data(), nodes_.capacity() * sizeof(f::InlineNode));
+    nodes_raw_.reserve(nodes_.capacity());
+    AdviseHugePages(nodes_raw_.data(), nodes_raw_.capacity() * sizeof(NodeRaw));
     out.stats.parse = ParseSym(data, *this, options_.parse);
     FinishFunc();
     if (too_large_)

@@ -155,6 +155,90 @@ inline const char* FindNewline(const char* p, const char* e) {
   return p;
 }
 
+// Plain-digit scanners for the fast paths: no sign, no "0x", no leading space. They accept only
+// what strtoull/strtol would read the same way and report failure otherwise (the caller falls
+// back).
+inline bool PlainHex(const char*& p, const char* e, size_t max_digits, uint64_t* out) {
+  const char* start = p;
+  uint64_t x = 0;
+  while (p < e) {
+    unsigned c = static_cast<unsigned char>(*p);
+    unsigned d;
+    if (c - '0' < 10) {
+      d = c - '0';
+    } else if ((c | 0x20) - 'a' < 6) {
+      d = (c | 0x20) - 'a' + 10;
+    } else {
+      break;
+    }
+    x = (x << 4) | d;
+    ++p;
+  }
+  size_t n = static_cast<size_t>(p - start);
+  if (n == 0 || n > max_digits || x == kU64Max) return false;
+  *out = x;
+  return true;
+}
+
+inline bool PlainDec(const char*& p, const char* e, uint32_t* out) {
+  const char* start = p;
+  uint32_t x = 0;
+  while (p < e && static_cast<unsigned>(*p - '0') < 10) {
+    x = x * 10 + static_cast<uint32_t>(*p - '0');
+    ++p;
+  }
+  size_t n = static_cast<size_t>(p - start);
+  if (n == 0 || n > 9) return false;
+  *out = x;
+  return true;
+}
+
+// "[m ]<hex> <hex> <hex> <name>" with single spaces (what dump_syms writes).
+inline bool FastFuncRecord(std::string_view rest, FuncRecord* r) {
+  const char* p = rest.data();
+  const char* e = p + rest.size();
+  r->is_multiple = rest.size() > 2 && p[0] == 'm' && p[1] == ' ';
+  if (r->is_multiple) p += 2;
+  uint64_t param;
+  if (!PlainHex(p, e, 16, &r->address) || p == e || *p++ != ' ') return false;
+  if (!PlainHex(p, e, 16, &r->size) || p == e || *p++ != ' ') return false;
+  if (!PlainHex(p, e, 15, &param) || p == e || *p++ != ' ' || p == e) return false;
+  r->name = std::string_view(p, static_cast<size_t>(e - p));
+  return true;
+}
+
+// "<dec> <dec> [<dec>] <dec> (<hex> <hex>)+" with single spaces, at most 511 fields.
+inline bool FastInlineRecord(std::string_view rest, InlineRecord* r) {
+  const char* p = rest.data();
+  const char* e = p + rest.size();
+  uint32_t dec[4];
+  size_t fields = 0, ndec = 0;
+  uint64_t hex[2];
+  r->ranges.clear();
+  // Count fields first: parity decides the form.
+  size_t spaces = 0;
+  for (const char* q = p; q < e; ++q) spaces += *q == ' ';
+  fields = spaces + 1;
+  if (fields < 5 || fields > 511) return false;
+  r->has_call_site_file = fields % 2 == 0;
+  ndec = r->has_call_site_file ? 4 : 3;
+  for (size_t i = 0; i < ndec; ++i) {
+    if (!PlainDec(p, e, &dec[i]) || p == e || *p++ != ' ') return false;
+  }
+  while (p < e) {
+    if (!PlainHex(p, e, 16, &hex[0]) || p == e || *p++ != ' ') return false;
+    if (!PlainHex(p, e, 16, &hex[1])) return false;
+    if (p < e && *p++ != ' ') return false;
+    r->ranges.push_back(AddressRange{hex[0], hex[1]});
+    if (p == e && rest.back() == ' ') return false;
+  }
+  r->nest_level = static_cast<int32_t>(dec[0]);
+  r->call_site_line = static_cast<int32_t>(dec[1]);
+  r->call_site_file_id = r->has_call_site_file ? static_cast<int32_t>(dec[2]) : 0;
+  r->origin_id = static_cast<int32_t>(dec[ndec - 1]);
+  return !r->ranges.empty();
+}
+
 class Parser {
  public:
   Parser(SymVisitor& visitor, const ParseOptions& options) : v_(visitor), options_(options) {}
@@ -283,6 +367,10 @@ class Parser {
 
   void Func(std::string_view rest, uint64_t n) {
     FuncRecord r;
+    if (FastFuncRecord(rest, &r)) {
+      have_func_ = true;
+      return v_.OnFunc(r);
+    }
     int64_t param_size;
     bool ok = TokenizeOptionalM(rest, 5);
     if (ok) {
@@ -353,8 +441,12 @@ class Parser {
   }
 
   void Inline(std::string_view rest, uint64_t n) {
-    Tokenize(rest, 512, &tok_);
     InlineRecord& r = inline_;
+    if (FastInlineRecord(rest, &r)) {
+      if (!have_func_) return Error(ParseError::kInlineWithoutFunc, n);
+      return v_.OnInline(r);
+    }
+    Tokenize(rest, 512, &tok_);
     r.ranges.clear();
     r.has_call_site_file = tok_.size() % 2 == 0;
     bool ok = tok_.size() >= 5;

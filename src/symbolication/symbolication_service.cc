@@ -71,6 +71,8 @@ SymbolicationService::SymbolicationService(const SymbolicationConfig& config,
 SymbolicationService::~SymbolicationService() { bus_.Unsubscribe(subscription_); }
 
 void SymbolicationService::OnInvalidation(const SymbolKey& key) {
+  if (!key.file.ends_with(".sym"))
+    return;  // other files of a debug id (binaries, .pd_) do not matter here
   {
     std::lock_guard<std::mutex> lock(mu_);
     negative_.erase(ModuleKey(key.debug_file, key.debug_id));
