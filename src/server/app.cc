@@ -7,6 +7,7 @@
 
 #include "api/auth_handlers.h"
 #include "api/download_handlers.h"
+#include "api/error_mapping.h"
 #include "api/missing_symbols_handlers.h"
 #include "api/ops_handlers.h"
 #include "api/symbolicate_handlers.h"
@@ -68,7 +69,9 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   cache::Cache& cache = *p->backends.cache;
   InvalidationBus& bus = *p->backends.bus;
 
-  p->authenticator = std::make_unique<auth::Authenticator>(database);
+  auth::AuthenticatorOptions auth_options;
+  auth_options.error_response = [](const Status& s) { return api::ErrorResponse(s, "auth"); };
+  p->authenticator = std::make_unique<auth::Authenticator>(database, auth_options);
   p->upload = std::make_unique<upload::UploadService>(c.upload, store, database, *p->pool, bus,
                                                       c.EffectiveTmpDir());
   p->download = std::make_unique<download::DownloadService>(c.download, store, database, cache, bus,
