@@ -3,8 +3,10 @@
 #
 # What it measures: sigil = bench/http_baseline/http_baseline_server (http::Server, 2 io threads,
 # one inline route GET /__lbheartbeat__ -> 200 "OK", access log OFF, metrics on); nginx = nginx-light,
-# 2 worker processes, access_log off, serving a 2-byte static file at the same path. Same wrk command
-# for both (-t2 -c50 -d5s, keep-alive), runs interleaved REPS times (default 5); prints the medians and
+# 2 worker processes, access_log off, serving a 2-byte static file at the same path (the reference the
+# task names), and the same nginx answering from config (`return 200 "OK"`, no file open: nginx's
+# cheapest response). Same wrk command for all (-t2 -c50 -d5s, keep-alive), runs interleaved REPS times
+# (default 5); prints the medians and
 # the ratio and writes a markdown table to $OUT (default: stdout only). ACCESS_LOG=1 runs sigil with its
 # JSON access log on (written to a file in the temp dir) instead.
 #
@@ -84,6 +86,7 @@ http {
     listen 127.0.0.1:$NGINX_PORT;
     root $TMP/www;
     location = /__lbheartbeat__ { default_type text/plain; }
+    location = /return { default_type text/plain; return 200 "OK"; }
   }
 }
 CONF
@@ -104,29 +107,49 @@ run_wrk() {  # url -> requests/s
 # Warm-up (not counted).
 wrk -t2 -c50 -d1s "http://$SIGIL_ADDR/__lbheartbeat__" >/dev/null
 wrk -t2 -c50 -d1s "http://127.0.0.1:$NGINX_PORT/__lbheartbeat__" >/dev/null
+curl -sf "http://127.0.0.1:$NGINX_PORT/return" | grep -q OK || { echo "nginx /return does not answer" >&2; exit 1; }
 
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 SIGIL_RPS=()
 NGINX_RPS=()
+NGINX_RET_RPS=()
 for i in $(seq "$REPS"); do
   s="$(run_wrk "http://$SIGIL_ADDR/__lbheartbeat__")"
   n="$(run_wrk "http://127.0.0.1:$NGINX_PORT/__lbheartbeat__")"
+  r="$(run_wrk "http://127.0.0.1:$NGINX_PORT/return")"
   SIGIL_RPS+=("$s")
   NGINX_RPS+=("$n")
-  echo "rep $i: sigil $s req/s, nginx $n req/s" >&2
+  NGINX_RET_RPS+=("$r")
+  echo "rep $i: sigil $s req/s, nginx static $n req/s, nginx return $r req/s" >&2
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 SIGIL_MED="$(median "${SIGIL_RPS[@]}")"
 NGINX_MED="$(median "${NGINX_RPS[@]}")"
+NGINX_RET_MED="$(median "${NGINX_RET_RPS[@]}")"
 RATIO="$(awk -v s="$SIGIL_MED" -v n="$NGINX_MED" 'BEGIN {printf "%.2f", s / n}')"
+RATIO_RET="$(awk -v s="$SIGIL_MED" -v n="$NGINX_RET_MED" 'BEGIN {printf "%.2f", s / n}')"
+# Each repetition runs the three back to back, so per-repetition ratios cancel part of the machine's
+# load swings; their median is printed too.
+PAIR_RATIOS=()
+PAIR_RATIOS_RET=()
+for i in $(seq 0 $((REPS - 1))); do
+  PAIR_RATIOS+=("$(awk -v s="${SIGIL_RPS[$i]}" -v n="${NGINX_RPS[$i]}" 'BEGIN {printf "%.2f", s / n}')")
+  PAIR_RATIOS_RET+=("$(awk -v s="${SIGIL_RPS[$i]}" -v n="${NGINX_RET_RPS[$i]}" 'BEGIN {printf "%.2f", s / n}')")
+done
+PAIR_MED="$(median "${PAIR_RATIOS[@]}")"
+PAIR_MED_RET="$(median "${PAIR_RATIOS_RET[@]}")"
 
 TABLE="$(
   echo "| server | req/s per run (wrk ${WRK_ARGS[*]}) | median req/s |"
   echo "|---|---|---|"
   echo "| sigil http::Server (2 io threads, inline route, $SIGIL_LABEL) | ${SIGIL_RPS[*]} | $SIGIL_MED |"
   echo "| nginx (2 workers, static 2-byte file, access_log off) | ${NGINX_RPS[*]} | $NGINX_MED |"
+  echo "| nginx (2 workers, \`return 200 \"OK\"\`, access_log off) | ${NGINX_RET_RPS[*]} | $NGINX_RET_MED |"
   echo
-  echo "sigil / nginx = **$RATIO** (median of $REPS interleaved runs; $(nproc) cores, $(date -u +%Y-%m-%d))"
+  echo "Ratio of medians: sigil / nginx static file = **$RATIO**, sigil / nginx return = **$RATIO_RET**."
+  echo "Median of per-repetition ratios: vs static file $PAIR_MED (${PAIR_RATIOS[*]}), vs return $PAIR_MED_RET (${PAIR_RATIOS_RET[*]})."
+  echo "($REPS interleaved repetitions; $(nproc) cores; load average before the run: $LOAD_BEFORE; $(date -u +%Y-%m-%d))"
 )"
 echo "$TABLE"
 [[ -n "$OUT" ]] && echo "$TABLE" >"$OUT"

@@ -75,6 +75,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void LogAndRecord(int status);
   void FinishResponse();
   void CleanupRequest();
+  void ResetRequest();
 
   // Lifecycle and timeouts.
   void GracefulClose(bool linger);

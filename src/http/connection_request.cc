@@ -59,8 +59,8 @@ void Connection::OnHeader() {
   slot_.in_flight.fetch_add(1, std::memory_order_relaxed);
   counted_in_flight_ = true;
 
-  request_.method = std::string(msg.method_string());
-  request_.target = std::string(msg.target());
+  request_.method.assign(msg.method_string().data(), msg.method_string().size());
+  request_.target.assign(msg.target().data(), msg.target().size());
   http10_ = msg.version() < 11;
   keep_alive_ = msg.keep_alive();
   for (const auto& field : msg) {
@@ -139,13 +139,21 @@ bool Connection::ParseTarget() {
   }
   size_t q = t.find('?');
   std::string_view raw_path = t.substr(0, q);
-  std::optional<std::string> path = PercentDecode(raw_path, /*plus_as_space=*/false);
-  if (!path || path->find('\0') != std::string::npos) {
-    SendError(400, "Bad Request: malformed percent-encoding in the path", /*close=*/true);
-    return false;
+  if (raw_path.find('%') == std::string_view::npos) {
+    request_.path.assign(raw_path.data(), raw_path.size());  // reuses the buffer
+  } else {
+    std::optional<std::string> path = PercentDecode(raw_path, /*plus_as_space=*/false);
+    if (!path || path->find('\0') != std::string::npos) {
+      SendError(400, "Bad Request: malformed percent-encoding in the path", /*close=*/true);
+      return false;
+    }
+    request_.path = std::move(*path);
   }
-  request_.path = std::move(*path);
-  request_.query = q == std::string_view::npos ? std::string() : std::string(t.substr(q + 1));
+  if (q == std::string_view::npos) {
+    request_.query.clear();
+  } else {
+    request_.query.assign(t.data() + q + 1, t.size() - q - 1);
+  }
   return true;
 }
 

@@ -151,20 +151,21 @@ void Connection::WriteResponse(Response response) {
 }
 
 void Connection::BuildHead(int status, std::string_view content_length, bool chunked) {
+  using namespace std::string_view_literals;
   head_.clear();
   char num[16];
   auto [p, ec] = std::to_chars(num, num + sizeof(num), status);
-  head_ += "HTTP/1.1 ";
+  head_ += "HTTP/1.1 "sv;
   head_.append(num, p - num);
   head_ += ' ';
   head_ += ReasonPhrase(status);
-  head_ += "\r\nServer: sigil\r\nDate: ";
+  head_ += "\r\nServer: sigil\r\nDate: "sv;
   head_ += CachedHttpDate();
-  head_ += "\r\n";
+  head_ += "\r\n"sv;
   if (!request_.request_id.empty()) {
-    head_ += "X-Request-Id: ";
+    head_ += "X-Request-Id: "sv;
     head_ += request_.request_id;
-    head_ += "\r\n";
+    head_ += "\r\n"sv;
   }
   for (const auto& [name, value] : response_.headers.items()) {
     if (IsServerOwnedHeader(name)) continue;
@@ -173,22 +174,22 @@ void Connection::BuildHead(int status, std::string_view content_length, bool chu
       continue;
     }
     head_ += name;
-    head_ += ": ";
+    head_ += ": "sv;
     head_ += value;
-    head_ += "\r\n";
+    head_ += "\r\n"sv;
   }
   if (!content_length.empty()) {
-    head_ += "Content-Length: ";
+    head_ += "Content-Length: "sv;
     head_ += content_length;
-    head_ += "\r\n";
+    head_ += "\r\n"sv;
   }
-  if (chunked) head_ += "Transfer-Encoding: chunked\r\n";
+  if (chunked) head_ += "Transfer-Encoding: chunked\r\n"sv;
   if (close_after_) {
-    head_ += "Connection: close\r\n";
+    head_ += "Connection: close\r\n"sv;
   } else if (http10_) {
-    head_ += "Connection: keep-alive\r\n";
+    head_ += "Connection: keep-alive\r\n"sv;
   }
-  head_ += "\r\n";
+  head_ += "\r\n"sv;
 }
 
 // File bodies go out with sendfile(2) straight from the page cache: no user-space copy, and at most
@@ -390,7 +391,7 @@ void Connection::CleanupRequest() {
     file_fd_ = -1;
   }
   response_ = Response();
-  request_ = Request();
+  ResetRequest();
   route_ = core_->unmatched_route();
   pending_reject_.reset();
   expect_continue_ = false;
@@ -403,6 +404,28 @@ void Connection::CleanupRequest() {
   spool_used_ = 0;
   header_deadline_set_ = false;
   drained_ = 0;
+}
+
+// Clears request_ for the next request on this connection, keeping the capacity of its small
+// strings (method, target, path, query, id) so keep-alive traffic does not reallocate them every
+// time.
+void Connection::ResetRequest() {
+  request_.method.clear();
+  request_.target.clear();
+  request_.path.clear();
+  request_.query.clear();
+  request_.headers = Headers();
+  request_.request_id.clear();
+  request_.remote_addr.clear();
+  if (request_.body.capacity() > kMemoryBodyStep) {
+    request_.body = std::string();  // do not keep a large upload's buffer around
+  } else {
+    request_.body.clear();
+  }
+  request_.body_file.clear();
+  request_.body_size = 0;
+  request_.params.clear();
+  request_.principal.reset();
 }
 
 }  // namespace sigil::http

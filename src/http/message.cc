@@ -228,6 +228,10 @@ std::string JsonQuote(std::string_view s) {
 }
 
 std::optional<std::string> PercentDecode(std::string_view s, bool plus_as_space) {
+  if (s.find('%') == std::string_view::npos &&
+      (!plus_as_space || s.find('+') == std::string_view::npos)) {
+    return std::string(s);  // the common case: nothing to decode
+  }
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {

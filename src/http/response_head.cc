@@ -1,5 +1,6 @@
 #include "http/response_head.h"
 
+#include <array>
 #include <ctime>
 
 #include "common/clock.h"
@@ -102,13 +103,25 @@ std::string_view CachedHttpDate() {
   return cached;
 }
 
+namespace {
+
+// RFC 9110 tchar.
+constexpr std::array<bool, 256> MakeTokenTable() {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kTokenChar = MakeTokenTable();
+
+}  // namespace
+
 bool IsSafeHeader(std::string_view name, std::string_view value) {
   if (name.empty()) return false;
   for (char c : name) {
-    auto u = static_cast<unsigned char>(c);
-    bool token = (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
-                 std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!token) return false;
+    if (!kTokenChar[static_cast<unsigned char>(c)]) return false;
   }
   for (char c : value) {
     if (c == '\r' || c == '\n' || c == '\0') return false;
