@@ -77,6 +77,8 @@ int Serve(const ConfigFlags& flags) {
 
 int main(int argc, char** argv) {
   using namespace sigil::server;
+  // Logs go to stderr: stdout is for command output (keys, JSON, the listening address).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("sigil"));
   CLI::App app{
       "sigil: a symbol server for crash reporting (store, serve and symbolicate Breakpad symbols)"};
   app.require_subcommand(1);
