@@ -161,7 +161,8 @@ EndToEnd RunChild(const std::string& self, const std::string& zip, const std::st
   std::string last;
   char buf[4096];
   while (p != nullptr && std::fgets(buf, sizeof buf, p) != nullptr) last = buf;
-  if (p == nullptr || std::sscanf(last.c_str(), "%lf %ld %ld", &r.seconds, &r.rss_kb, &status) != 3 ||
+  if (p == nullptr ||
+      std::sscanf(last.c_str(), "%lf %ld %ld", &r.seconds, &r.rss_kb, &status) != 3 ||
       status != 201) {
     std::cerr << "child failed for " << zip << "\n";
     std::exit(1);

@@ -30,8 +30,8 @@ class Cache {
   virtual Result<std::vector<std::optional<std::string>>> GetMulti(
       const std::vector<std::string>& keys) = 0;
   virtual Status Ping() = 0;
-  // True when every call completes in process memory without I/O or waiting on another process, so it
-  // may be called from an io thread (the download fast path). Remote backends keep the default.
+  // True when every call completes in process memory without I/O or waiting on another process, so
+  // it may be called from an io thread (the download fast path). Remote backends keep the default.
   virtual bool InProcess() const { return false; }
 };
 
