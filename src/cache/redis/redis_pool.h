@@ -10,16 +10,12 @@
 // Thread-safe.
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
-#include <memory>
-#include <mutex>
-#include <string>
 #include <string_view>
 #include <vector>
 
 #include "cache/redis/redis_connection.h"
 #include "cache/redis/redis_options.h"
+#include "common/connection_pool.h"
 #include "common/status.h"
 
 namespace sigil::cache::redis {
@@ -36,31 +32,11 @@ class RedisPool {
 
   const RedisOptions& options() const { return options_; }
   // Connections currently open (idle + in use), for tests and metrics.
-  int open_connections();
+  int open_connections() { return pool_.open_connections(); }
 
  private:
-  using Clock = std::chrono::steady_clock;
-  struct Acquired {
-    std::unique_ptr<RedisConnection> conn;
-    uint64_t generation = 0;
-    bool fresh = false;
-  };
-
-  Result<Acquired> Acquire(bool probe);
-  void Release(Acquired acquired);
-  // Closes the idle connections and makes the in-use ones close when released; with a reason, also
-  // starts an outage window.
-  void DropIdle(const std::string* down_because);
-
   const RedisOptions options_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<RedisConnection>> idle_;
-  int open_ = 0;
-  uint64_t generation_ = 0;  // bumped on an outage: connections of older generations are dropped
-  bool down_ = false;
-  Clock::time_point retry_at_{};  // while down_: no attempts before this
-  std::string last_error_;
+  ConnectionPool<RedisConnection> pool_;
 };
 
 }  // namespace sigil::cache::redis

@@ -17,13 +17,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <memory>
-#include <mutex>
 #include <string>
-#include <vector>
 
+#include "common/connection_pool.h"
 #include "common/status.h"
 #include "db/postgres/pg_connection.h"
 
@@ -56,32 +53,10 @@ class PgPool {
   // and COMMIT; rolls back when it fails.
   Status Transaction(const Body& body, const char* begin = "BEGIN");
 
-  int open_connections();
+  int open_connections() { return pool_.open_connections(); }
 
  private:
-  using Clock = std::chrono::steady_clock;
-  struct Lease {
-    std::unique_ptr<PgConnection> conn;
-    uint64_t generation = 0;
-    bool fresh = false;
-  };
-
-  Result<Lease> Acquire();
-  void Release(Lease lease);
-  // Closes idle connections (and in-use ones when released); with a reason, starts an outage
-  // window.
-  void DropIdle(const std::string* down_because);
-
-  const std::string url_;
-  const PgPoolOptions options_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<PgConnection>> idle_;
-  int open_ = 0;
-  uint64_t generation_ = 0;
-  bool down_ = false;
-  Clock::time_point retry_at_{};
-  std::string last_error_;
+  ConnectionPool<PgConnection> pool_;
 };
 
 }  // namespace sigil::db::postgres
