@@ -1,21 +1,11 @@
 #include "cache/memcached/memcached_options.h"
 
-#include <charconv>
 #include <string_view>
 
 namespace sigil::cache::memcached {
 namespace {
 
-Result<int64_t> ParseInt(std::string_view name, std::string_view value, int64_t min, int64_t max) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  if (ec != std::errc() || end != value.data() + value.size() || v < min || v > max) {
-    return InvalidArgument("memcached URL " + std::string(name) + " must be an integer in [" +
-                           std::to_string(min) + ", " + std::to_string(max) + "], got \"" +
-                           std::string(value) + "\"");
-  }
-  return v;
-}
+constexpr std::string_view kSubject = "memcached URL";
 
 Result<MemcachedServerAddress> ParseHostPort(std::string_view hp) {
   MemcachedServerAddress a;
@@ -46,7 +36,7 @@ Result<MemcachedServerAddress> ParseHostPort(std::string_view hp) {
     }
   }
   if (!port.empty() || hp.back() == ':') {
-    SIGIL_ASSIGN_OR_RETURN(int64_t p, ParseInt("port", port, 1, 65535));
+    SIGIL_ASSIGN_OR_RETURN(int64_t p, ParseUrlInt(kSubject, "port", port, 1, 65535));
     a.port = static_cast<int>(p);
   }
   return a;
@@ -114,22 +104,10 @@ Result<MemcachedOptions> ParseMemcachedUrl(const std::string& url) {
     std::string_view key = param.substr(0, eq);
     std::string_view value =
         eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1);
-    if (key == "connect_timeout_ms") {
-      SIGIL_ASSIGN_OR_RETURN(int64_t ms, ParseInt(key, value, 1, 600000));
-      o.connect_timeout = std::chrono::milliseconds(ms);
-    } else if (key == "timeout_ms") {
-      SIGIL_ASSIGN_OR_RETURN(int64_t ms, ParseInt(key, value, 1, 600000));
-      o.timeout = std::chrono::milliseconds(ms);
-    } else if (key == "retry_ms") {
-      SIGIL_ASSIGN_OR_RETURN(int64_t ms, ParseInt(key, value, 0, 600000));
-      o.retry_interval = std::chrono::milliseconds(ms);
-    } else if (key == "pool_size") {
-      SIGIL_ASSIGN_OR_RETURN(int64_t n, ParseInt(key, value, 1, 1024));
-      o.pool_size = static_cast<int>(n);
-    } else {
-      return InvalidArgument("unknown memcached URL option \"" + std::string(key) +
-                             "\" (known: connect_timeout_ms, timeout_ms, retry_ms, pool_size)");
-    }
+    SIGIL_ASSIGN_OR_RETURN(bool known, ParseConnectionOption(kSubject, key, value, o));
+    if (known) continue;
+    return InvalidArgument("unknown memcached URL option \"" + std::string(key) +
+                           "\" (known: connect_timeout_ms, timeout_ms, retry_ms, pool_size)");
   }
   return o;
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/url_options.h"
 #include "common/status.h"
 
 namespace sigil::cache::memcached {
@@ -23,13 +24,10 @@ struct MemcachedServerAddress {
   int port = 11211;
 };
 
-struct MemcachedOptions {
+// connect_timeout, timeout, retry_interval, pool_size: see cache/url_options.h.
+struct MemcachedOptions : ConnectionOptions {
   bool unix_socket = false;
   std::vector<MemcachedServerAddress> servers;  // one entry for a unix socket
-  std::chrono::milliseconds connect_timeout{250};
-  std::chrono::milliseconds timeout{500};
-  std::chrono::milliseconds retry_interval{1000};
-  int pool_size = 16;
 
   // "memcached 10.0.0.1:11211,10.0.0.2:11211" or "memcached unix:/path", for messages.
   std::string Describe() const;

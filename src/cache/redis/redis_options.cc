@@ -2,22 +2,11 @@
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-#include <charconv>
 
 namespace sigil::cache::redis {
 namespace {
 
-Result<int64_t> ParseInt(const std::string& name, const std::string& value, int64_t min,
-                         int64_t max) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  if (ec != std::errc() || end != value.data() + value.size() || v < min || v > max) {
-    return InvalidArgument("redis URL option " + name + " must be an integer in [" +
-                           std::to_string(min) + ", " + std::to_string(max) + "], got \"" + value +
-                           "\"");
-  }
-  return v;
-}
+constexpr std::string_view kSubject = "redis URL option";
 
 }  // namespace
 
@@ -58,11 +47,13 @@ Result<RedisOptions> ParseRedisUrl(const std::string& url) {
     o.host = u.host_address();
     if (o.host.empty()) return InvalidArgument("redis URL has no host: " + url);
     if (u.has_port()) {
-      SIGIL_ASSIGN_OR_RETURN(int64_t port, ParseInt("port", std::string(u.port()), 1, 65535));
+      SIGIL_ASSIGN_OR_RETURN(int64_t port,
+                             ParseUrlInt(kSubject, "port", std::string(u.port()), 1, 65535));
       o.port = static_cast<int>(port);
     }
     if (!path.empty() && path != "/") {
-      SIGIL_ASSIGN_OR_RETURN(int64_t db, ParseInt("db (the URL path)", path.substr(1), 0, 1 << 20));
+      SIGIL_ASSIGN_OR_RETURN(
+          int64_t db, ParseUrlInt(kSubject, "db (the URL path)", path.substr(1), 0, 1 << 20));
       o.db = static_cast<int>(db);
     }
   }
@@ -70,21 +61,11 @@ Result<RedisOptions> ParseRedisUrl(const std::string& url) {
   for (auto param : u.params()) {
     std::string key = param.key;
     std::string value = param.value;
+    SIGIL_ASSIGN_OR_RETURN(bool known, ParseConnectionOption(kSubject, key, value, o));
+    if (known) continue;
     if (key == "db") {
-      SIGIL_ASSIGN_OR_RETURN(int64_t db, ParseInt(key, value, 0, 1 << 20));
+      SIGIL_ASSIGN_OR_RETURN(int64_t db, ParseUrlInt(kSubject, key, value, 0, 1 << 20));
       o.db = static_cast<int>(db);
-    } else if (key == "connect_timeout_ms") {
-      SIGIL_ASSIGN_OR_RETURN(int64_t ms, ParseInt(key, value, 1, 600000));
-      o.connect_timeout = std::chrono::milliseconds(ms);
-    } else if (key == "timeout_ms") {
-      SIGIL_ASSIGN_OR_RETURN(int64_t ms, ParseInt(key, value, 1, 600000));
-      o.timeout = std::chrono::milliseconds(ms);
-    } else if (key == "retry_ms") {
-      SIGIL_ASSIGN_OR_RETURN(int64_t ms, ParseInt(key, value, 0, 600000));
-      o.retry_interval = std::chrono::milliseconds(ms);
-    } else if (key == "pool_size") {
-      SIGIL_ASSIGN_OR_RETURN(int64_t n, ParseInt(key, value, 1, 1024));
-      o.pool_size = static_cast<int>(n);
     } else if (key == "channel") {
       if (value.empty()) return InvalidArgument("redis URL option channel must not be empty");
       o.channel = value;

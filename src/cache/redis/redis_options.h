@@ -14,11 +14,13 @@
 #include <chrono>
 #include <string>
 
+#include "cache/url_options.h"
 #include "common/status.h"
 
 namespace sigil::cache::redis {
 
-struct RedisOptions {
+// connect_timeout, timeout, retry_interval, pool_size: see cache/url_options.h.
+struct RedisOptions : ConnectionOptions {
   bool unix_socket = false;
   std::string host;  // TCP
   int port = 6379;
@@ -26,10 +28,6 @@ struct RedisOptions {
   int db = 0;
   std::string username;  // ACL user (Redis 6+); empty = "default"
   std::string password;  // empty = no AUTH
-  std::chrono::milliseconds connect_timeout{250};
-  std::chrono::milliseconds timeout{500};
-  std::chrono::milliseconds retry_interval{1000};
-  int pool_size = 16;
   std::string channel;
 
   // "redis 127.0.0.1:6379/0" or "redis unix:/path", for messages (never contains the password).
