@@ -1,8 +1,8 @@
 // Authentication and addressing against real servers: the signature-checking @20minutes/s3rver fork
 // refuses a wrong secret, and the error says so (S3 error code and key); virtual-host addressing.
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 
+#include "integration/s3/plain_get.h"
 #include "integration/support/s3rver.h"
 #include "storage/s3/s3_object_store.h"
 
@@ -11,23 +11,6 @@ namespace {
 
 using sigil::testing::S3rver;
 using sigil::testing::S3rverOptions;
-
-// GET of a URL without credentials: status and body.
-std::pair<long, std::string> PlainGet(const std::string& url) {
-  CURL* curl = curl_easy_init();
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(
-      curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* u) {
-        static_cast<std::string*>(u)->append(p, s * n);
-        return s * n;
-      });
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  return {status, body};
-}
 
 S3Options OptionsFor(const S3rver& server, const std::string& secret) {
   S3Options o;

@@ -1,5 +1,4 @@
 // S3ObjectStore against a real S3 server on loopback (s3rver, which checks every SigV4 signature).
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -8,6 +7,7 @@
 #include <thread>
 
 #include "common/hashing.h"
+#include "integration/s3/plain_get.h"
 #include "integration/support/s3rver.h"
 #include "storage/s3/s3_object_store.h"
 
@@ -32,23 +32,6 @@ Result<std::string> ReadAllFrom(ObjectReader& reader, size_t chunk) {
     if (n == 0) return out;
     out.append(buf.data(), n);
   }
-}
-
-// GET of a URL without any credentials; returns status and body.
-std::pair<long, std::string> PlainGet(const std::string& url) {
-  CURL* curl = curl_easy_init();
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(
-      curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* u) {
-        static_cast<std::string*>(u)->append(p, s * n);
-        return s * n;
-      });
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  return {status, body};
 }
 
 // Runs every test against s3rver 3.7 (param false) and the signature-checking fork (param true).
