@@ -1,6 +1,6 @@
 // Fuzzes the index loader: a corrupt or truncated index is rejected, and whatever passes validation
-// (the checksum is skipped here so the fuzzer reaches the structural checks) answers lookups without
-// reading out of bounds.
+// (the checksum is skipped here so the fuzzer reaches the structural checks) answers lookups
+// without reading out of bounds.
 #include <cstddef>
 #include <cstdint>
 #include <string>

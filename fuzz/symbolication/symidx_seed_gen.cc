@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
     ss << in.rdbuf();
     auto built = sigil::symbolication::BuildIndex(ss.str());
     if (!built.ok()) continue;
-    std::ofstream out(std::string(argv[1]) + "/" + std::to_string(i - 1) + ".symidx", std::ios::binary);
+    std::ofstream out(std::string(argv[1]) + "/" + std::to_string(i - 1) + ".symidx",
+                      std::ios::binary);
     out << built->bytes;
     ++written;
   }
