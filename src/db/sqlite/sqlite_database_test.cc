@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "db/database_conformance.h"
+#include "support/temp_dir.h"
 
 namespace sigil::db::sqlite {
 namespace {
@@ -18,31 +19,12 @@ namespace {
 namespace stdfs = std::filesystem;
 using ::testing::IsSupersetOf;
 
-std::string MakeTempDir() {
-  std::string pattern = (stdfs::temp_directory_path() / "sigil-sqlite-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) return "";
-  return pattern;
+// A directory for the conformance suite's factories (what they open outlives the factory call),
+// removed when the test program ends.
+std::string SuiteDir() {
+  static std::vector<std::unique_ptr<test::TempDir>> dirs;
+  return dirs.emplace_back(std::make_unique<test::TempDir>("sigil-sqlite"))->path();
 }
-
-class TempDirs : public ::testing::Environment {
- public:
-  static std::string Make() {
-    std::string dir = MakeTempDir();
-    dirs().push_back(dir);
-    return dir;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    for (const std::string& d : dirs()) stdfs::remove_all(d, ec);
-  }
-
- private:
-  static std::vector<std::string>& dirs() {
-    static std::vector<std::string> d;
-    return d;
-  }
-};
-const auto* const kTempDirsEnv = ::testing::AddGlobalTestEnvironment(new TempDirs);
 
 std::unique_ptr<Database> OpenOrNull(const std::string& path) {
   Result<std::unique_ptr<Database>> db = OpenSqliteDatabase(path);
@@ -54,8 +36,7 @@ using db::testing::DatabaseConformanceTest;
 using db::testing::DatabaseFactory;
 INSTANTIATE_TEST_SUITE_P(
     Sqlite, DatabaseConformanceTest,
-    ::testing::Values(DatabaseFactory{"file",
-                                      [] { return OpenOrNull(TempDirs::Make() + "/s.db"); }},
+    ::testing::Values(DatabaseFactory{"file", [] { return OpenOrNull(SuiteDir() + "/s.db"); }},
                       DatabaseFactory{"memory", [] { return OpenOrNull(":memory:"); }}),
     db::testing::DatabaseFactoryName);
 
@@ -86,16 +67,9 @@ std::vector<std::string> RawQuery(const std::string& path, const std::string& sq
 
 class SqliteDatabaseTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = MakeTempDir();
-    ASSERT_FALSE(dir_.empty());
-    path_ = dir_ + "/nested/dir/sigil.db";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    stdfs::remove_all(dir_, ec);
-  }
-  std::string dir_, path_;
+  test::TempDir temp_{"sigil-sqlite"};
+  const std::string dir_ = temp_.path();
+  const std::string path_ = dir_ + "/nested/dir/sigil.db";
 };
 
 TEST_F(SqliteDatabaseTest, FileInWalModeWithSchemaAndIndexes) {

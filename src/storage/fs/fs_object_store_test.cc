@@ -16,6 +16,7 @@
 #include "storage/fs/fs_files.h"
 #include "storage/fs/fs_sidecar.h"
 #include "storage/object_store_conformance.h"
+#include "support/temp_dir.h"
 
 namespace sigil::storage::fs {
 namespace {
@@ -24,12 +25,6 @@ namespace stdfs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-std::string MakeTempDir() {
-  std::string pattern = (stdfs::temp_directory_path() / "sigil-fs-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) return "";
-  return pattern;
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -42,32 +37,18 @@ void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream(path, std::ios::binary) << data;
 }
 
-// Directories made for the conformance suite, removed when the test program ends.
-class TempDirs : public ::testing::Environment {
- public:
-  static std::string Make() {
-    std::string dir = MakeTempDir();
-    dirs().push_back(dir);
-    return dir;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    for (const std::string& d : dirs()) stdfs::remove_all(d, ec);
-  }
-
- private:
-  static std::vector<std::string>& dirs() {
-    static std::vector<std::string> d;
-    return d;
-  }
-};
-const auto* const kTempDirsEnv = ::testing::AddGlobalTestEnvironment(new TempDirs);
+// A directory for the conformance suite's factories (the stores outlive the factory call),
+// removed when the test program ends.
+std::string SuiteDir() {
+  static std::vector<std::unique_ptr<test::TempDir>> dirs;
+  return dirs.emplace_back(std::make_unique<test::TempDir>("sigil-fs"))->path();
+}
 
 using storage::testing::ObjectStoreConformanceTest;
 using storage::testing::ObjectStoreFactory;
 std::unique_ptr<ObjectStore> MakeForConformance(bool use_openat2) {
   Result<std::unique_ptr<ObjectStore>> store =
-      MakeFsObjectStore(TempDirs::Make() + "/root", FsOptions{.use_openat2 = use_openat2});
+      MakeFsObjectStore(SuiteDir() + "/root", FsOptions{.use_openat2 = use_openat2});
   return store.ok() ? std::move(store).value() : nullptr;
 }
 
@@ -81,18 +62,9 @@ INSTANTIATE_TEST_SUITE_P(
 class FsObjectStoreTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    base_ = MakeTempDir();
-    ASSERT_FALSE(base_.empty());
-    root_ = base_ + "/root";
-    outside_ = base_ + "/outside";
     stdfs::create_directories(outside_);
     WriteFile(outside_ + "/secret", "top secret");
     Open();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    stdfs::remove_all(base_, ec);
   }
   void Open() {
     store_.reset();
@@ -113,7 +85,10 @@ class FsObjectStoreTest : public ::testing::TestWithParam<bool> {
     }
   }
 
-  std::string base_, root_, outside_;
+  test::TempDir temp_{"sigil-fs"};  // declared first: removed after store_ is closed
+  const std::string base_ = temp_.path();
+  const std::string root_ = temp_.Join("root");
+  const std::string outside_ = temp_.Join("outside");
   std::unique_ptr<ObjectStore> store_;
 };
 
