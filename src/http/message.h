@@ -19,7 +19,9 @@ namespace sigil::http {
 // Header list, preserving order; names compared case-insensitively.
 class Headers {
  public:
-  void Add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+  void Add(std::string name, std::string value) {
+    items_.emplace_back(std::move(name), std::move(value));
+  }
   // Replaces every header of that name.
   void Set(std::string_view name, std::string value);
   std::optional<std::string_view> Get(std::string_view name) const;
@@ -41,15 +43,16 @@ struct Principal {
 };
 
 struct Request {
-  std::string method;      // "GET", upper case
-  std::string target;      // raw request target, e.g. "/a/b?x=1"
-  std::string path;        // percent-decoded path, e.g. "/a/b"
-  std::string query;       // raw query string without '?'
+  std::string method;  // "GET", upper case
+  std::string target;  // raw request target, e.g. "/a/b?x=1"
+  std::string path;    // percent-decoded path, e.g. "/a/b"
+  std::string query;   // raw query string without '?'
   Headers headers;
   std::string request_id;  // X-Request-Id from the client or generated
   std::string remote_addr;
 
-  // Body: in memory (`body`) or, when spooled, in the temp file `body_file` (deleted after the response).
+  // Body: in memory (`body`) or, when spooled, in the temp file `body_file` (deleted after the
+  // response).
   std::string body;
   std::string body_file;
   uint64_t body_size = 0;
@@ -58,15 +61,16 @@ struct Request {
   std::optional<Principal> principal;         // set by the route's authenticate hook
 
   std::optional<std::string_view> Header(std::string_view name) const { return headers.Get(name); }
-  // First value of a query parameter (percent-decoded, '+' as space); "" when present without value.
+  // First value of a query parameter (percent-decoded, '+' as space); "" when present without
+  // value.
   std::optional<std::string> QueryParam(std::string_view name) const;
   bool HasQueryParam(std::string_view name) const { return QueryParam(name).has_value(); }
   // True when the client accepts gzip (Accept-Encoding has gzip with q > 0).
   bool AcceptsGzip() const;
 };
 
-// Pull-based streaming body: called repeatedly (on the server's worker pool) to fill `buf`; returns the
-// bytes written, 0 at the end, or an error (the connection is then closed).
+// Pull-based streaming body: called repeatedly (on the server's worker pool) to fill `buf`; returns
+// the bytes written, 0 at the end, or an error (the connection is then closed).
 using BodyProducer = std::function<Result<size_t>(char* buf, size_t size)>;
 
 struct FileRange {
@@ -81,11 +85,12 @@ struct Response {
   // Exactly one body kind is used: `file` if set, else `producer` if set, else `body`.
   std::string body;
   std::optional<FileRange> file;
-  BodyProducer producer;  // chunked transfer unless Content-Length is set in headers
+  BodyProducer producer;   // chunked transfer unless Content-Length is set in headers
   bool head_only = false;  // HEAD: send headers (with the body's length) and no body
 
   static Response Json(int status, std::string json_body);
-  static Response Text(int status, std::string text, std::string content_type = "text/plain; charset=utf-8");
+  static Response Text(int status, std::string text,
+                       std::string content_type = "text/plain; charset=utf-8");
   // {"error": message}
   static Response Error(int status, std::string_view message);
 };

@@ -20,15 +20,15 @@ struct RouteOptions {
   std::optional<uint64_t> max_body_bytes;  // default: ServerConfig::max_body_bytes
   bool spool_body = false;                 // spool bodies over the threshold to a temp file
   PreBodyHook authenticate;                // e.g. auth::Authenticator::Hook(permissions)
-  // Run the handler on an io thread (it must not block) instead of the worker pool. Handlers that stay
-  // on the io thread for the common case and hop to the pool themselves set this.
+  // Run the handler on an io thread (it must not block) instead of the worker pool. Handlers that
+  // stay on the io thread for the common case and hop to the pool themselves set this.
   bool inline_handler = false;
-  std::string name;                        // metrics label; defaults to the pattern
+  std::string name;  // metrics label; defaults to the pattern
 };
 
-// Patterns: literal segments and {name} parameters ("/api/syminfo/{file}/{id}"); a trailing {name...}
-// matches the rest of the path including '/'. A path matching no pattern → 404; matching a pattern with
-// other methods only → 405 with Allow.
+// Patterns: literal segments and {name} parameters ("/api/syminfo/{file}/{id}"); a trailing
+// {name...} matches the rest of the path including '/'. A path matching no pattern → 404; matching
+// a pattern with other methods only → 405 with Allow.
 struct Route {
   std::vector<std::string> methods;  // e.g. {"GET", "HEAD"}
   std::string pattern;
@@ -38,8 +38,10 @@ struct Route {
 
 class RouteTable {
  public:
-  void Add(std::vector<std::string> methods, std::string pattern, Handler handler, RouteOptions options = {}) {
-    routes_.push_back(Route{std::move(methods), std::move(pattern), std::move(handler), std::move(options)});
+  void Add(std::vector<std::string> methods, std::string pattern, Handler handler,
+           RouteOptions options = {}) {
+    routes_.push_back(
+        Route{std::move(methods), std::move(pattern), std::move(handler), std::move(options)});
   }
   const std::vector<Route>& routes() const { return routes_; }
 
