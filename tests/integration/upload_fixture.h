@@ -13,8 +13,7 @@
 #include "common/invalidation_bus.h"
 #include "common/worker_pool.h"
 #include "db/database.h"
-#include "db/sqlite/sqlite_database.h"
-#include "storage/fs/fs_object_store.h"
+#include "integration/support/local_backends.h"
 #include "storage/object_store.h"
 #include "support/http_client.h"
 #include "support/temp_dir.h"
@@ -33,18 +32,8 @@ class UploadIntegrationTest : public ::testing::Test {
     config_.allowed_url_hosts = {"127.0.0.1"};
     config_.url_retries = 2;
     config_.url_timeout_ms = 10000;
-    auto store = storage::fs::MakeFsObjectStore(dir_.Join("symbols"));
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    auto db = db::sqlite::OpenSqliteDatabase(dir_.Join("sigil.db"));
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
-    ASSERT_TRUE(db_->Migrate().ok());
-    auto user = db_->CreateUser("uploader@example.com", {"upload_symbols", "upload_try_symbols"});
-    ASSERT_TRUE(user.ok()) << user.status().ToString();
-    user_id_ = user->id;
+    ASSERT_NO_FATAL_FAILURE(test::OpenLocalBackends(dir_, store_, db_, user_id_));
     tmp_ = dir_.Join("tmp");
-    dir_.WriteFile("tmp/.keep", "");
     service_ = std::make_unique<UploadService>(config_, *store_, *db_, pool_, bus_, tmp_);
     bus_.Subscribe([this](const SymbolKey& key) {
       std::lock_guard lock(mu_);
@@ -55,28 +44,7 @@ class UploadIntegrationTest : public ::testing::Test {
     server_ = std::make_unique<test::TestServer>(std::move(routes));
   }
 
-  http::PreBodyHook AuthHook() {
-    return [this](http::Request& request) -> std::optional<http::Response> {
-      auto token = request.Header("Auth-Token");
-      if (!token) {
-        return http::Response::Error(403,
-                                     "This requires an Auth-Token to authenticate the request");
-      }
-      http::Principal p;
-      p.user_id = user_id_;
-      p.email = "uploader@example.com";
-      if (*token == "upload")
-        p.permissions = {"upload_symbols"};
-      else if (*token == "try")
-        p.permissions = {"upload_try_symbols"};
-      else if (*token == "none")
-        p.permissions = {};
-      else
-        return http::Response::Error(403, "API Token not matched");
-      request.principal = p;
-      return std::nullopt;
-    };
-  }
+  http::PreBodyHook AuthHook() { return test::UploaderAuthHook(user_id_); }
 
   test::HttpResponse PostZip(const std::string& field, const std::string& path,
                              const std::string& token = "upload") {

@@ -17,9 +17,8 @@
 #include "cache/memory/memory_cache.h"
 #include "common/invalidation_bus.h"
 #include "common/worker_pool.h"
-#include "db/sqlite/sqlite_database.h"
 #include "download/download_service.h"
-#include "storage/fs/fs_object_store.h"
+#include "integration/support/local_backends.h"
 #include "support/http_client.h"
 #include "support/temp_dir.h"
 #include "support/test_server.h"
@@ -31,17 +30,7 @@ namespace sigil::download {
 class DownloadIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = storage::fs::MakeFsObjectStore(dir_.Join("symbols"));
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    auto db = db::sqlite::OpenSqliteDatabase(dir_.Join("sigil.db"));
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
-    ASSERT_TRUE(db_->Migrate().ok());
-    auto user = db_->CreateUser("uploader@example.com", {"upload_symbols", "upload_try_symbols"});
-    ASSERT_TRUE(user.ok()) << user.status().ToString();
-    user_id_ = user->id;
-    dir_.WriteFile("tmp/.keep", "");
+    ASSERT_NO_FATAL_FAILURE(test::OpenLocalBackends(dir_, store_, db_, user_id_));
     cache_ = cache::memory::MakeMemoryCache(64 << 20);
     upload_ = std::make_unique<upload::UploadService>(upload_config_, *store_, *db_, pool_, bus_,
                                                       dir_.Join("tmp"));
@@ -60,26 +49,7 @@ class DownloadIntegrationTest : public ::testing::Test {
     server_.reset();  // no request may outlive the services
   }
 
-  http::PreBodyHook AuthHook() {
-    return [this](http::Request& request) -> std::optional<http::Response> {
-      auto token = request.Header("Auth-Token");
-      if (!token)
-        return http::Response::Error(403,
-                                     "This requires an Auth-Token to authenticate the request");
-      http::Principal p;
-      p.user_id = user_id_;
-      p.email = "uploader@example.com";
-      if (*token == "upload") {
-        p.permissions = {"upload_symbols"};
-      } else if (*token == "try") {
-        p.permissions = {"upload_try_symbols"};
-      } else {
-        return http::Response::Error(403, "API Token not matched");
-      }
-      request.principal = p;
-      return std::nullopt;
-    };
-  }
+  http::PreBodyHook AuthHook() { return test::UploaderAuthHook(user_id_); }
 
   // Uploads the files (key → contents) in one zip through POST /upload/.
   void Upload(const std::vector<std::pair<std::string, std::string>>& files,
