@@ -33,7 +33,7 @@ for fuzzer in $(find "$build/fuzz" -type f -name '*_fuzzer' -perm -u+x | sort); 
   mkdir -p "$corpus/$name" "$build/fuzz-artifacts/$name"
   echo "=== $name for ${seconds}s"
   if ! "$fuzzer" "$corpus/$name" -max_total_time="$seconds" -print_final_stats=1 \
-       -artifact_prefix="$build/fuzz-artifacts/$name/" -rss_limit_mb=2048 -timeout=25 2>&1 | tail -n 25; then
+       -artifact_prefix="$build/fuzz-artifacts/$name/" -rss_limit_mb=2048 -malloc_limit_mb=256 -timeout=25 2>&1 | tail -n 25; then
     echo "=== $name FAILED (see $build/fuzz-artifacts/$name/)"
     status=1
   fi

@@ -25,6 +25,10 @@ namespace {
 namespace f = format;
 constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 constexpr uint64_t kSegmentSpan = uint64_t{1} << 32;  // range offsets are 32-bit
+// FUNCs longer than one segment cost a segment (and a range) per 4 GiB they span. Real modules
+// stay far below this (x86-64 user space is 2^47 bytes = 32768 segments); a hostile file with
+// FUNC sizes near 2^64 would otherwise make an 8 KiB input allocate hundreds of GiB.
+constexpr uint64_t kMaxExtraSegments = uint64_t{1} << 16;  // 2^48 bytes of FUNC address space
 
 // Asks for transparent huge pages on a big buffer (before it is touched): one fault per 2 MiB
 // instead of per 4 KiB when the builder fills hundreds of MB. A hint; errors are ignored.
@@ -212,6 +216,9 @@ class Builder : public SymVisitor {
     FinishFunc();
     if (too_large_)
       return TooLarge("symbol file has more records than the index format allows (2^32)");
+    if (too_wide_)
+      return TooLarge(
+          "FUNC records cover more than 2^48 bytes of address space (a FUNC size near 2^64?)");
     return Assemble(data.size(), std::move(out));
   }
 
@@ -346,6 +353,14 @@ class Builder : public SymVisitor {
     cur_accepted_ = false;
     const uint64_t fs = cur_.address;
     const uint64_t fe = cur_.address + (cur_.size - 1);
+    extra_segments_ += (fe - fs) / kSegmentSpan;
+    if (too_wide_ || extra_segments_ > kMaxExtraSegments) {
+      too_wide_ = true;  // Build() fails; emit nothing more
+      cur_lines_.clear();
+      cur_inlines_.clear();
+      cur_ranges_.clear();
+      return;
+    }
     const bool fast = fast_lines_;
     if (fast) {
       if (fast_have_prev_ && fast_prev_high_ < fe) {
@@ -841,6 +856,8 @@ class Builder : public SymVisitor {
 
   BuildOptions options_;
   bool too_large_ = false;
+  bool too_wide_ = false;        // FUNCs span more than kMaxExtraSegments extra segments
+  uint64_t extra_segments_ = 0;  // segments beyond the first, summed over FUNCs
   StringTable strings_;
   IdMap files_by_id_;
   std::vector<uint32_t> file_names_;  // file index -> string id

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 
 #include "symbolication/index_builder.h"
@@ -151,6 +152,31 @@ TEST(SymParserTest, FunctionsLongerThan4GiBKeepTheirLines) {
   EXPECT_FALSE(At(*idx, 0x250000000).has_line_record);
   EXPECT_EQ(At(*idx, 0x250000000).function, "huge");
   EXPECT_FALSE(At(*idx, 0x300001000).found);
+}
+
+// A FUNC costs one index segment per 4 GiB it spans; sizes near 2^64 (a hostile 100-byte file
+// found by the fuzzer: "FUNC 2 -7a40 ...") must fail cleanly instead of allocating ~200 GiB.
+TEST(SymParserTest, FunctionsSpanningMostOfTheAddressSpaceAreRefused) {
+  for (const char* func : {"2 -7a40", "0 fffffffffffffffe", "10 1000000000000001"}) {
+    std::string sym = std::string("MODULE Linux x86 AB x\nFUNC ") + func + " 0 f\n10 1 1 0\n";
+    auto built = BuildIndex(sym);
+    ASSERT_FALSE(built.ok()) << func;
+    EXPECT_EQ(built.status().code(), StatusCode::kTooLarge) << func;
+    EXPECT_NE(built.status().message().find("2^48"), std::string::npos)
+        << built.status().ToString();
+  }
+  // The budget is summed over FUNCs: 17 FUNCs of 2^44 bytes each exceed 2^48 in total.
+  std::string many = "MODULE Linux x86 AB x\n";
+  for (unsigned i = 0; i < 17; ++i) {
+    char line[64];
+    std::snprintf(line, sizeof line, "FUNC %x00000000000 100000000000 0 f\n", i);
+    many += line;
+  }
+  EXPECT_FALSE(BuildIndex(many).ok());
+  // Exactly at the budget (2^48 bytes in one FUNC) still builds and answers.
+  auto idx = Index("MODULE Linux x86 AB x\nFUNC 0 1000000000000 0 wide\nfffffffffff0 10 7 0\n");
+  EXPECT_EQ(At(*idx, 0xfffffffffff5).line, 7);
+  EXPECT_EQ(At(*idx, 0x7fffffffffff).function, "wide");
 }
 
 TEST(SymParserTest, InlineNestingFollowsContainedRangeMap) {
