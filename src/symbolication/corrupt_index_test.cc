@@ -3,6 +3,7 @@
 // lookups never read outside the data. Run under the asan preset to have ASan check the reads.
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -100,14 +101,31 @@ TEST(CorruptIndexTest, SearchLayerMustMatchRangeStarts) {
   std::string good = BuildFrom("breakpad-format/module1.out");
   format::Header h;
   std::memcpy(&h, good.data(), sizeof(h));
+  uint64_t offsets[format::kSectionCount];
+  format::SectionOffsets(h, offsets);
   std::string bad = good;
   uint64_t top0;
-  std::memcpy(&top0, bad.data() + h.sections[format::kRangeTop].offset, sizeof(top0));
+  std::memcpy(&top0, bad.data() + offsets[format::kRangeTop], sizeof(top0));
   top0 += 0x100;
-  std::memcpy(bad.data() + h.sections[format::kRangeTop].offset, &top0, sizeof(top0));
+  std::memcpy(bad.data() + offsets[format::kRangeTop], &top0, sizeof(top0));
   auto idx = SymbolIndex::FromBytes(bad, OpenOptions{.verify_checksum = false});
   ASSERT_FALSE(idx.ok());
   EXPECT_NE(idx.status().message().find("range top"), std::string::npos);
+}
+
+TEST(CorruptIndexTest, OlderFormatVersionIsRejectedByName) {
+  std::string good = BuildFrom("breakpad-format/module1.out");
+  for (uint32_t version : {1u, format::kIndexVersion + 1}) {
+    std::string other = good;
+    std::memcpy(other.data() + offsetof(format::Header, version), &version, sizeof(version));
+    auto idx = SymbolIndex::FromBytes(other, OpenOptions{.verify_checksum = false});
+    ASSERT_FALSE(idx.ok());
+    EXPECT_EQ(idx.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(idx.status().message().find("version " + std::to_string(version) + ", expected " +
+                                          std::to_string(format::kIndexVersion)),
+              std::string::npos)
+        << idx.status().message();
+  }
 }
 
 TEST(CorruptIndexTest, ForeignAndTornFilesOnDisk) {

@@ -153,6 +153,65 @@ bool ExclusiveInsert(std::map<uint64_t, uint64_t>& m, uint64_t base, uint64_t hi
   return true;
 }
 
+// The builder's line entries before they are varint-coded into the line stream (Assemble).
+constexpr uint32_t kRawLineBase = 0x80000000u;  // file flag: base in line_bases_
+constexpr uint32_t kRawLineGap = 0x7FFFFFFFu;   // file value of a gap entry
+constexpr uint32_t kRawLineNoFile = f::kLineNoFile;
+struct LineRaw {
+  uint32_t offset;  // from the range start
+  int32_t line;
+  uint32_t file;  // file index | kRawLineBase, or kRawLineGap
+};
+struct LineBaseRaw {
+  uint32_t line_index;
+  uint32_t reserved;
+  uint64_t base;
+};
+
+// The builder's inline nodes before their call sites are deduplicated (Assemble).
+struct NodeOut {
+  uint32_t start, high, parent, name;
+  uint32_t call_file;  // file index or kCallFileFromLine, | kInlineBaseFlag
+  int32_t call_line;
+};
+
+// The string data as a raw DEFLATE stream at `level`, or "" when compression is off or saves less
+// than an eighth.
+std::string DeflateStrings(const std::string& data, int level) {
+  if (level <= 0 || data.size() < 256) return {};
+  libdeflate_compressor* c = libdeflate_alloc_compressor(std::min(level, 12));
+  if (c == nullptr) return {};
+  std::string out(data.size() - data.size() / 8, '\0');
+  size_t n = libdeflate_deflate_compress(c, data.data(), data.size(), out.data(), out.size());
+  libdeflate_free_compressor(c);
+  out.resize(n);  // 0: did not fit in 7/8 of the input
+  return out;
+}
+
+struct SiteKey {
+  uint32_t name, call_file;
+  int32_t call_line;
+  bool operator==(const SiteKey&) const = default;
+};
+struct SiteKeyHash {
+  size_t operator()(const SiteKey& k) const {
+    uint64_t h = (uint64_t{k.name} << 32 | k.call_file) * 0x9E3779B97F4A7C15ull;
+    return static_cast<size_t>((h ^ static_cast<uint32_t>(k.call_line)) * 0xBF58476D1CE4E5B9ull >>
+                               16);
+  }
+};
+
+void PutVarint(std::string* out, uint64_t v) {
+  char buf[10];
+  size_t n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  out->append(buf, n);
+}
+
 struct Segment {
   uint64_t start;
   uint32_t line_begin, line_end;
@@ -206,10 +265,10 @@ class Builder : public SymVisitor {
     // Reserve address space for the line table (pages are touched only as lines arrive): no
     // regrowth copies on big files.
     lines_.reserve(std::min<size_t>(data.size() / 24, size_t{1} << 28));
-    AdviseHugePages(lines_.data(), lines_.capacity() * sizeof(f::LineEntry));
+    AdviseHugePages(lines_.data(), lines_.capacity() * sizeof(LineRaw));
     strings_.Reserve(std::min<size_t>(data.size() / 4, size_t{1} << 32));
     nodes_.reserve(std::min<size_t>(data.size() / 48, size_t{1} << 27));
-    AdviseHugePages(nodes_.data(), nodes_.capacity() * sizeof(f::InlineNode));
+    AdviseHugePages(nodes_.data(), nodes_.capacity() * sizeof(NodeOut));
     nodes_raw_.reserve(nodes_.capacity());
     AdviseHugePages(nodes_raw_.data(), nodes_raw_.capacity() * sizeof(NodeRaw));
     out.stats.parse = ParseSym(data, *this, options_.parse);
@@ -229,7 +288,6 @@ class Builder : public SymVisitor {
     module_arch_ = strings_.Intern(r.arch);
     module_id_ = strings_.Intern(r.id);
     module_name_ = strings_.Intern(r.name);
-    debug_id_ = std::string(r.id.substr(0, 63));
   }
 
   void OnCodeId(std::string_view code_id, std::string_view code_file) override {
@@ -281,12 +339,11 @@ class Builder : public SymVisitor {
       return;
     }
     if (fast_have_prev_ && r.address > fast_prev_high_ + 1) {
-      lines_.push_back(
-          f::LineEntry{static_cast<uint32_t>(fast_prev_high_ + 1 - fs), 0, f::kLineGap});
+      lines_.push_back(LineRaw{static_cast<uint32_t>(fast_prev_high_ + 1 - fs), 0, kRawLineGap});
     }
     uint32_t index = static_cast<uint32_t>(lines_.size());
-    lines_.push_back(f::LineEntry{static_cast<uint32_t>(r.address - fs), r.line,
-                                  ResolveLineFile(index, r.file_id)});
+    lines_.push_back(
+        LineRaw{static_cast<uint32_t>(r.address - fs), r.line, ResolveLineFile(index, r.file_id)});
     fast_prev_high_ = high;
     fast_have_prev_ = true;
   }
@@ -364,8 +421,7 @@ class Builder : public SymVisitor {
     const bool fast = fast_lines_;
     if (fast) {
       if (fast_have_prev_ && fast_prev_high_ < fe) {
-        lines_.push_back(
-            f::LineEntry{static_cast<uint32_t>(fast_prev_high_ + 1 - fs), 0, f::kLineGap});
+        lines_.push_back(LineRaw{static_cast<uint32_t>(fast_prev_high_ + 1 - fs), 0, kRawLineGap});
       }
     } else {
       lines_.resize(fast_line_begin_);  // undo the fast path's partial output
@@ -406,7 +462,7 @@ class Builder : public SymVisitor {
     uint32_t file = files_by_id_.Find(file_id);
     if (file != f::kNone) return file;
     unresolved_lines_.emplace_back(line_index, file_id);
-    return f::kLineNoFile;
+    return kRawLineNoFile;
   }
 
   uint32_t Count(size_t n) {
@@ -465,14 +521,14 @@ class Builder : public SymVisitor {
       uint32_t offset = static_cast<uint32_t>(s - ss);
       uint32_t flags = 0;
       if (c.base != s) {
-        flags = f::kLineBaseFlag;
-        line_bases_.push_back(f::LineBaseException{index, 0, c.base});
+        flags = kRawLineBase;
+        line_bases_.push_back(LineBaseRaw{index, 0, c.base});
       }
-      lines_.push_back(f::LineEntry{offset, c.line, flags | ResolveLineFile(index, c.file_id)});
+      lines_.push_back(LineRaw{offset, c.line, flags | ResolveLineFile(index, c.file_id)});
       bool next_adjacent =
           *li + 1 < clipped_lines_.size() && clipped_lines_[*li + 1].start == e + 1;
       if (e < se && !next_adjacent) {
-        lines_.push_back(f::LineEntry{static_cast<uint32_t>(e + 1 - ss), 0, f::kLineGap});
+        lines_.push_back(LineRaw{static_cast<uint32_t>(e + 1 - ss), 0, kRawLineGap});
       }
       if (c.high > se) return;  // continues in the next segment
       ++*li;
@@ -595,8 +651,8 @@ class Builder : public SymVisitor {
         inline_bases_.push_back(
             f::InlineBaseException{index, range_begin, fn.range_index - first + 1, 0});
       }
-      nodes_.push_back(f::InlineNode{static_cast<uint32_t>(s - ss), static_cast<uint32_t>(e - ss),
-                                     parent, 0, flags, p.call_line});
+      nodes_.push_back(NodeOut{static_cast<uint32_t>(s - ss), static_cast<uint32_t>(e - ss), parent,
+                               0, flags, p.call_line});
       nodes_raw_.push_back(NodeRaw{p.origin_id, p.call_file_id, p.has_call_file});
     }
   }
@@ -609,9 +665,9 @@ class Builder : public SymVisitor {
     if (sorted) return;
     std::sort(funcs_.begin(), funcs_.end(),
               [](const FuncOut& a, const FuncOut& b) { return a.address < b.address; });
-    std::vector<f::LineEntry> lines;
-    std::vector<f::LineBaseException> line_bases;
-    std::vector<f::InlineNode> nodes;
+    std::vector<LineRaw> lines;
+    std::vector<LineBaseRaw> line_bases;
+    std::vector<NodeOut> nodes;
     std::vector<NodeRaw> nodes_raw;
     std::vector<f::InlineBaseException> inline_bases;
     std::vector<Segment> segments;
@@ -628,12 +684,12 @@ class Builder : public SymVisitor {
         int64_t node_shift = int64_t{n.inline_begin} - s.inline_begin;
         lines.insert(lines.end(), lines_.begin() + s.line_begin, lines_.begin() + s.line_end);
         for (uint32_t x = s.lexc_begin; x < s.lexc_end; ++x) {
-          f::LineBaseException e = line_bases_[x];
+          LineBaseRaw e = line_bases_[x];
           e.line_index = static_cast<uint32_t>(e.line_index + line_shift);
           line_bases.push_back(e);
         }
         for (uint32_t x = s.inline_begin; x < s.inline_end; ++x) {
-          f::InlineNode node = nodes_[x];
+          NodeOut node = nodes_[x];
           if (node.parent != f::kNone)
             node.parent = static_cast<uint32_t>(node.parent + node_shift);
           nodes.push_back(node);
@@ -749,44 +805,102 @@ class Builder : public SymVisitor {
     return out;
   }
 
+  // Varint-codes the line entries lines_[begin, end) of the range starting at `range_start` into
+  // `stream`, with a restart point in `skips` every kLineSkipEvery entries. `base_pos` walks
+  // line_bases_ (sorted by line index) along with the ranges.
+  void EncodeLines(uint64_t range_start, uint32_t begin, uint32_t end, size_t* base_pos,
+                   std::string* stream, std::vector<f::LineSkip>* skips) {
+    uint32_t prev_offset = 0, prev_line = 0, prev_file = 0;
+    for (uint32_t j = begin; j < end; ++j) {
+      const LineRaw& l = lines_[j];
+      if (j > begin && (j - begin) % f::kLineSkipEvery == 0) {
+        skips->push_back(f::LineSkip{l.offset, static_cast<uint32_t>(stream->size())});
+        prev_offset = prev_line = prev_file = 0;
+      }
+      uint64_t head = uint64_t{l.offset - prev_offset} << 3;
+      prev_offset = l.offset;
+      const uint32_t file = l.file & ~kRawLineBase;
+      if (file == kRawLineGap) {
+        PutVarint(stream, head | f::kLineGap);
+        continue;
+      }
+      uint64_t base_distance = 0;
+      if (l.file & kRawLineBase) {
+        while (*base_pos < line_bases_.size() && line_bases_[*base_pos].line_index < j) ++*base_pos;
+        if (*base_pos < line_bases_.size() && line_bases_[*base_pos].line_index == j) {
+          head |= f::kLineBase;
+          base_distance = range_start + l.offset - line_bases_[*base_pos].base;
+        }
+      }
+      if (file != prev_file) head |= f::kLineFile;
+      PutVarint(stream, head);
+      const uint32_t d = static_cast<uint32_t>(l.line) - prev_line;
+      PutVarint(stream, (d << 1) ^ (0u - (d >> 31)));  // zigzag
+      if (head & f::kLineFile) PutVarint(stream, file);
+      if (head & f::kLineBase) PutVarint(stream, base_distance);
+      prev_line = static_cast<uint32_t>(l.line);
+      prev_file = file;
+    }
+  }
+
   Result<BuiltIndex> Assemble(uint64_t source_size, BuiltIndex out) {
     // Line records that named a FILE id not defined before them: look again now that every record
     // has been read (a FILE record may come after the lines using it).
     for (const auto& [index, id] : unresolved_lines_) {
       uint32_t file = files_by_id_.Find(id);
-      if (file != f::kNone) lines_[index].file = (lines_[index].file & f::kLineBaseFlag) | file;
+      if (file != f::kNone) lines_[index].file = (lines_[index].file & kRawLineBase) | file;
     }
     SortBlocks();
     // Resolve inline origins and call-site FILE ids.
     uint32_t omitted = f::kNone;
+    // Resolve inline origins and call-site FILE ids; one InlineSite per distinct tuple.
+    std::vector<f::InlineNode> nodes(nodes_.size());
+    std::vector<f::InlineSite> sites;
+    std::unordered_map<SiteKey, uint32_t, SiteKeyHash> site_ids;
     for (size_t i = 0; i < nodes_.size(); ++i) {
-      f::InlineNode& n = nodes_[i];
+      const NodeOut& n = nodes_[i];
       const NodeRaw& raw = nodes_raw_[i];
       uint32_t name = origins_.Find(raw.origin_id);
       if (name == f::kNone) {
         if (omitted == f::kNone) omitted = strings_.Intern("<name omitted>");
         name = omitted;
       }
-      n.name = name;
       uint32_t file = raw.has_call_file ? files_by_id_.Find(raw.call_file_id) : f::kNone;
-      n.call_file =
-          (n.call_file & f::kInlineBaseFlag) | (file == f::kNone ? f::kCallFileFromLine : file);
+      SiteKey key{name, file == f::kNone ? f::kCallFileFromLine : file, n.call_line};
+      auto [it, added] = site_ids.try_emplace(key, static_cast<uint32_t>(sites.size()));
+      if (added) sites.push_back(f::InlineSite{key.name, key.call_file, key.call_line});
+      nodes[i] =
+          f::InlineNode{n.start, n.high, n.parent, (n.call_file & f::kInlineBaseFlag) | it->second};
     }
+    if (sites.size() > f::kSiteMask) too_large_ = true;
     std::vector<f::SymbolRecord> symbols;
     std::vector<Range> ranges = Sweep(&symbols);
     Count(ranges.size() + 1);
     Count(strings_.count() + 1);
+    if (strings_.data().size() > f::kNone) too_large_ = true;
     if (too_large_)
       return TooLarge("symbol file has more records than the index format allows (2^32)");
 
+    // Line entries: varint-coded per range (docs/symbol-index-format.md).
+    std::string stream;
+    stream.reserve(lines_.size() * 3);
+    std::vector<f::LineSkip> skips;
     std::vector<uint64_t> starts(ranges.size());
     std::vector<f::RangeEntry> entries(ranges.size() + 1);
+    size_t base_pos = 0;
     for (size_t i = 0; i < ranges.size(); ++i) {
       starts[i] = ranges[i].start;
-      entries[i] = f::RangeEntry{ranges[i].symbol, ranges[i].line_begin, ranges[i].inline_begin};
+      entries[i] = f::RangeEntry{ranges[i].symbol, static_cast<uint32_t>(stream.size()),
+                                 static_cast<uint32_t>(skips.size()), ranges[i].inline_begin};
+      uint32_t end =
+          i + 1 < ranges.size() ? ranges[i + 1].line_begin : static_cast<uint32_t>(lines_.size());
+      EncodeLines(ranges[i].start, ranges[i].line_begin, end, &base_pos, &stream, &skips);
+      if (stream.size() > f::kNone) return TooLarge("line table larger than 4 GiB");
     }
-    entries.back() = f::RangeEntry{f::kNone, static_cast<uint32_t>(lines_.size()),
-                                   static_cast<uint32_t>(nodes_.size())};
+    entries.back() =
+        f::RangeEntry{f::kNone, static_cast<uint32_t>(stream.size()),
+                      static_cast<uint32_t>(skips.size()), static_cast<uint32_t>(nodes_.size())};
+    std::vector<uint32_t> string_offsets(strings_.offsets().begin(), strings_.offsets().end());
     std::vector<uint64_t> top;
     for (size_t i = 0; i < starts.size(); i += f::kRangeBlock) top.push_back(starts[i]);
 
@@ -806,19 +920,18 @@ class Builder : public SymVisitor {
     h.source_lines = out.stats.parse.lines;
     h.func_count = funcs_.size();
     h.public_count = publics_.size();
-    std::memcpy(h.debug_id, debug_id_.data(), debug_id_.size());
+    h.string_bytes = strings_.data().size();
 
     std::string& bytes = out.bytes;
     auto vbytes = [](const auto& v) { return v.size() * sizeof(v[0]); };
     bytes.reserve(sizeof(f::Header) + 8 * (f::kSectionCount + 1) + vbytes(symbols) +
-                  vbytes(starts) + vbytes(entries) + vbytes(top) + vbytes(lines_) +
-                  vbytes(line_bases_) + vbytes(nodes_) + vbytes(inline_bases_) +
-                  vbytes(inline_ranges_) + vbytes(file_names_) + vbytes(strings_.offsets()) +
-                  strings_.data().size());
+                  vbytes(starts) + vbytes(entries) + vbytes(top) + stream.size() + vbytes(skips) +
+                  vbytes(nodes) + vbytes(sites) + vbytes(inline_bases_) + vbytes(inline_ranges_) +
+                  vbytes(file_names_) + vbytes(string_offsets) + strings_.data().size());
     bytes.assign(sizeof(f::Header), '\0');
     auto add = [&](f::Section s, const void* data, size_t size) {
       bytes.resize((bytes.size() + 7) & ~size_t{7}, '\0');
-      h.sections[s] = f::SectionEntry{bytes.size(), size};
+      h.section_sizes[s] = size;
       bytes.append(static_cast<const char*>(data), size);
     };
     auto add_vec = [&](f::Section s, const auto& v) { add(s, v.data(), v.size() * sizeof(v[0])); };
@@ -826,14 +939,21 @@ class Builder : public SymVisitor {
     add_vec(f::kRangeStarts, starts);
     add_vec(f::kRangeEntries, entries);
     add_vec(f::kRangeTop, top);
-    add_vec(f::kLines, lines_);
-    add_vec(f::kLineBases, line_bases_);
-    add_vec(f::kInlines, nodes_);
+    add(f::kLineStream, stream.data(), stream.size());
+    add_vec(f::kLineSkips, skips);
+    add_vec(f::kInlines, nodes);
+    add_vec(f::kInlineSites, sites);
     add_vec(f::kInlineBases, inline_bases_);
     add_vec(f::kInlineRanges, inline_ranges_);
     add_vec(f::kFiles, file_names_);
-    add_vec(f::kStringOffsets, strings_.offsets());
-    add(f::kStringData, strings_.data().data(), strings_.data().size());
+    add_vec(f::kStringOffsets, string_offsets);
+    const std::string deflated = DeflateStrings(strings_.data(), options_.string_deflate_level);
+    if (!deflated.empty()) {
+      h.flags |= f::kStringsDeflated;
+      add(f::kStringData, deflated.data(), deflated.size());
+    } else {
+      add(f::kStringData, strings_.data().data(), strings_.data().size());
+    }
     bytes.resize((bytes.size() + 7) & ~size_t{7}, '\0');
     h.file_size = bytes.size();
     std::memcpy(bytes.data(), &h, sizeof(h));
@@ -867,7 +987,6 @@ class Builder : public SymVisitor {
   uint32_t module_os_ = f::kNone, module_arch_ = f::kNone, module_id_ = f::kNone,
            module_name_ = f::kNone;
   uint32_t code_id_ = f::kNone, code_file_ = f::kNone;
-  std::string debug_id_;
 
   // FUNC acceptance (Breakpad's RangeMap over all functions).
   bool funcs_sorted_ = true, have_last_func_ = false;
@@ -897,11 +1016,11 @@ class Builder : public SymVisitor {
   // Output.
   std::vector<FuncOut> funcs_;
   std::vector<Segment> segments_;
-  std::vector<f::LineEntry> lines_;
+  std::vector<LineRaw> lines_;
   std::vector<std::pair<uint32_t, int32_t>>
       unresolved_lines_;  // line index, FILE id not yet defined
-  std::vector<f::LineBaseException> line_bases_;
-  std::vector<f::InlineNode> nodes_;
+  std::vector<LineBaseRaw> line_bases_;
+  std::vector<NodeOut> nodes_;
   std::vector<NodeRaw> nodes_raw_;
   std::vector<f::InlineBaseException> inline_bases_;
   std::vector<f::InlineRange> inline_ranges_;

@@ -19,6 +19,8 @@ namespace sigil::symbolication {
 
 struct BuildOptions {
   ParseOptions parse;
+  // libdeflate level for the string data (0: stored raw). Kept only when it saves at least 1/8.
+  int string_deflate_level = 1;
 };
 
 struct BuildStats {

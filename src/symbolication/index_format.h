@@ -12,7 +12,7 @@
 namespace sigil::symbolication::format {
 
 inline constexpr char kMagic[8] = {'S', 'I', 'G', 'I', 'L', 'S', 'Y', 'M'};
-inline constexpr uint32_t kIndexVersion = 1;
+inline constexpr uint32_t kIndexVersion = 2;
 
 inline constexpr uint32_t kNone = 0xFFFFFFFFu;  // "no symbol / no parent / no string"
 
@@ -21,23 +21,22 @@ enum Section : uint32_t {
   kRangeStarts,    // uint64_t[n]: start address of each range, ascending
   kRangeEntries,   // RangeEntry[n + 1]: what each range maps to (+ a sentinel)
   kRangeTop,       // uint64_t[ceil(n / kRangeBlock)]: RangeStarts[k * kRangeBlock], a search layer
-  kLines,          // LineEntry[]: blocks per range, sorted by offset
-  kLineBases,      // LineBaseException[] sorted by line index
+  kLineStream,     // bytes: each range's line entries, varint-coded (see below)
+  kLineSkips,      // LineSkip[]: restart points into the line stream, per range
   kInlines,        // InlineNode[]: blocks per range, pre-order (start ascending, parents first)
+  kInlineSites,    // InlineSite[]: distinct (name, call file, call line) of the nodes
   kInlineBases,    // InlineBaseException[] sorted by node index
   kInlineRanges,   // InlineRange[] referenced by kInlineBases
   kFiles,          // uint32_t string id per file index
-  kStringOffsets,  // uint64_t[strings + 1]
+  kStringOffsets,  // uint32_t[strings + 1]
   kStringData,     // bytes
   kSectionCount
 };
 
 inline constexpr uint32_t kRangeBlock = 64;
 
-struct SectionEntry {
-  uint64_t offset;
-  uint64_t size;  // bytes
-};
+// Header flags.
+inline constexpr uint32_t kStringsDeflated = 1;  // StringData is a raw DEFLATE stream
 
 struct Header {
   char magic[8];
@@ -58,9 +57,22 @@ struct Header {
   uint64_t source_lines;  // non-empty lines read
   uint64_t func_count;    // FUNC records kept
   uint64_t public_count;  // PUBLIC records kept
-  char debug_id[64];      // MODULE id, NUL-padded (truncated at 63 bytes); full value in module_id
-  SectionEntry sections[kSectionCount];
+  uint64_t string_bytes;  // size of the string data (after inflating, if kStringsDeflated)
+  uint32_t flags;         // kStringsDeflated
+  uint32_t reserved;      // 0
+  // Byte size of each section. Sections follow the header in Section order, each starting at the
+  // next 8-byte boundary (zero padding), so their offsets are implied (SectionOffsets).
+  uint64_t section_sizes[kSectionCount];
 };
+
+// Offsets of the sections of a header whose sizes are already known to fit the file.
+inline void SectionOffsets(const Header& h, uint64_t offsets[kSectionCount]) {
+  uint64_t at = sizeof(Header);
+  for (uint32_t s = 0; s < kSectionCount; ++s) {
+    offsets[s] = at;
+    at = (at + h.section_sizes[s] + 7) & ~uint64_t{7};
+  }
+}
 
 inline constexpr uint32_t kSymbolMultiple = 1;  // the `m` flag
 inline constexpr uint32_t kSymbolPublic = 2;    // a PUBLIC (no lines, no inlines)
@@ -72,44 +84,51 @@ struct SymbolRecord {
 };
 
 // Range i covers [RangeStarts[i], RangeStarts[i+1]) (the last one to the end of the address space).
-// Its lines are Lines[line_begin, entries[i+1].line_begin), its inline nodes likewise. A FUNC
-// longer than 4 GiB is split into several ranges so offsets fit 32 bits.
+// Its line entries are the bytes LineStream[line_pos, entries[i+1].line_pos), its restart points
+// LineSkips[skip_begin, entries[i+1].skip_begin), its inline nodes Inlines[inline_begin,
+// entries[i+1].inline_begin). A FUNC longer than 4 GiB is split into several ranges so offsets fit
+// 32 bits.
 struct RangeEntry {
   uint32_t symbol;  // SymbolRecord index, or kNone: no symbol here
-  uint32_t line_begin;
+  uint32_t line_pos;
+  uint32_t skip_begin;
   uint32_t inline_begin;
 };
 
-// File field of a LineEntry.
-inline constexpr uint32_t kLineFileMask = 0x7FFFFFFFu;
-inline constexpr uint32_t kLineBaseFlag =
-    0x80000000u;  // base in kLineBases (line starts before range)
+// Line stream. Each entry starts with a varint head = (offset delta << 3) | kLine* bits; the offset
+// (from the range start) is the previous entry's plus the delta. A gap entry (no line record covers
+// the offset from here on) has nothing more. Otherwise there follow: the line as a zigzag varint of
+// its difference to the previous entry's line (32-bit wrapping); the file (varint) if kLineFile is
+// set, else the previous entry's file is kept; and, if kLineBase is set, the varint distance from
+// the line record's start up to the entry's address (a record that starts before its range).
+// The decoding state (offset, line, file) starts at zero at the first entry of a range and at every
+// LineSkip point; a skip lies every kLineSkipEvery entries of a range.
+inline constexpr uint64_t kLineFile = 1;  // a file varint follows
+inline constexpr uint64_t kLineGap = 2;   // no line record from this offset on
+inline constexpr uint64_t kLineBase = 4;  // a base distance varint follows
+inline constexpr uint32_t kLineSkipEvery = 16;
 inline constexpr uint32_t kLineNoFile = 0x7FFFFFFEu;  // a line record whose FILE id is unknown
-inline constexpr uint32_t kLineGap = 0x7FFFFFFFu;     // no line record covers this offset
 
-struct LineEntry {
-  uint32_t offset;  // from the range start
-  int32_t line;
-  uint32_t file;  // file index | flags, see above
+struct LineSkip {
+  uint32_t offset;  // the entry's offset from the range start
+  uint32_t pos;     // its byte position in LineStream
 };
 
-struct LineBaseException {
-  uint32_t line_index;
-  uint32_t reserved;
-  uint64_t base;
-};
-
-// Call-site file field of an InlineNode.
-inline constexpr uint32_t kCallFileMask = 0x7FFFFFFFu;
+// Site field of an InlineNode.
+inline constexpr uint32_t kSiteMask = 0x7FFFFFFFu;
 inline constexpr uint32_t kInlineBaseFlag = 0x80000000u;    // function_base from kInlineBases
 inline constexpr uint32_t kCallFileFromLine = 0x7FFFFFFFu;  // old INLINE form / unknown FILE id
 
 struct InlineNode {
-  uint32_t start;      // offset from the range start (inclusive)
-  uint32_t high;       // last covered offset (inclusive)
-  uint32_t parent;     // InlineNode index (< this index), or kNone for an outermost inline
+  uint32_t start;   // offset from the range start (inclusive)
+  uint32_t high;    // last covered offset (inclusive)
+  uint32_t parent;  // InlineNode index (< this index), or kNone for an outermost inline
+  uint32_t site;    // InlineSite index | kInlineBaseFlag
+};
+
+struct InlineSite {
   uint32_t name;       // string id of the inline origin's name
-  uint32_t call_file;  // file index | flags, see above
+  uint32_t call_file;  // file index, or kCallFileFromLine
   int32_t call_line;
 };
 
@@ -129,10 +148,10 @@ struct InlineRange {
 
 static_assert(sizeof(Header) % 8 == 0);
 static_assert(sizeof(SymbolRecord) == 16);
-static_assert(sizeof(RangeEntry) == 12);
-static_assert(sizeof(LineEntry) == 12);
-static_assert(sizeof(LineBaseException) == 16);
-static_assert(sizeof(InlineNode) == 24);
+static_assert(sizeof(RangeEntry) == 16);
+static_assert(sizeof(LineSkip) == 8);
+static_assert(sizeof(InlineNode) == 16);
+static_assert(sizeof(InlineSite) == 12);
 static_assert(sizeof(InlineBaseException) == 16);
 static_assert(sizeof(InlineRange) == 16);
 

@@ -99,18 +99,18 @@ void ModuleCache::EvictDiskLocked(const std::string& keep) {
 void ModuleCache::AddMemoryLocked(const std::string& key, IndexPtr index) {
   auto it = mem_.find(key);
   if (it != mem_.end()) {
-    mem_bytes_ -= it->second.index->size_bytes();
+    mem_bytes_ -= it->second.index->memory_bytes();
     mem_lru_.erase(it->second.it);
     mem_.erase(it);
   }
   mem_lru_.push_front(key);
-  mem_bytes_ += index->size_bytes();
+  mem_bytes_ += index->memory_bytes();
   mem_.emplace(key, MemEntry{mem_lru_.begin(), std::move(index)});
   while (mem_bytes_ > options_.memory_bytes && mem_lru_.size() > 1) {
     std::string victim = mem_lru_.back();
     mem_lru_.pop_back();
     auto v = mem_.find(victim);
-    mem_bytes_ -= v->second.index->size_bytes();
+    mem_bytes_ -= v->second.index->memory_bytes();
     mem_.erase(v);
     ++stats_.memory_evictions;
   }
@@ -177,7 +177,7 @@ void ModuleCache::Invalidate(std::string_view debug_file, std::string_view debug
   std::lock_guard<std::mutex> lock(mu_);
   auto m = mem_.find(path);
   if (m != mem_.end()) {
-    mem_bytes_ -= m->second.index->size_bytes();
+    mem_bytes_ -= m->second.index->memory_bytes();
     mem_lru_.erase(m->second.it);
     mem_.erase(m);
   }

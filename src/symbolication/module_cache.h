@@ -25,7 +25,7 @@ namespace sigil::symbolication {
 struct ModuleCacheOptions {
   std::string dir;                     // created if missing
   uint64_t disk_bytes = 8ull << 30;    // index files kept on disk
-  uint64_t memory_bytes = 2ull << 30;  // mapped index bytes kept open
+  uint64_t memory_bytes = 2ull << 30;  // open indexes: mapped bytes + inflated string data
 };
 
 struct ModuleCacheStats {

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "symbolication/index_builder.h"
+#include "symbolication/index_format.h"
 
 namespace sigil::symbolication {
 namespace {
@@ -76,6 +79,40 @@ TEST_F(ModuleCacheTest, AdoptsFilesAtStartupAndDropsTornOnes) {
   EXPECT_EQ((*cache)->stats().disk_hits, 1u);
   EXPECT_EQ((*cache)->Get("m.pdb", "BBB"), nullptr);  // torn: rejected and deleted
   EXPECT_FALSE(fs::exists((*cache)->PathFor("m.pdb", "BBB")));
+}
+
+// An index written by an older sigil (format version 1) is never answered from: under its own
+// name (".v1.symidx") it is not what Get looks for and ages out of the disk LRU; under the current
+// name it fails the version check, is deleted and reported as a miss, so the caller rebuilds it.
+TEST_F(ModuleCacheTest, IndexesOfAnOlderFormatVersionAreRejectedAndRebuilt) {
+  std::string current = IndexOf(
+      "symbols/linux_inline/BBA6FA10B8AAB33D00000000000000000/"
+      "linux_inline.new.sym");
+  std::string old = current;
+  const uint32_t v1 = 1;
+  std::memcpy(old.data() + offsetof(format::Header, version), &v1, sizeof(v1));
+  fs::create_directories(dir_ / "m.pdb");
+  std::ofstream(dir_ / "m.pdb" / "OLD.v1.symidx", std::ios::binary) << old;
+  {
+    auto cache = ModuleCache::Create(ModuleCacheOptions{dir_.string(), 1ull << 30, 1ull << 30});
+    ASSERT_TRUE(cache.ok());
+    std::ofstream((*cache)->PathFor("m.pdb", "AAA"), std::ios::binary) << old;
+  }
+  auto cache =
+      ModuleCache::Create(ModuleCacheOptions{dir_.string(), current.size() * 2, 1ull << 30});
+  ASSERT_TRUE(cache.ok());
+  ModuleCache& mc = **cache;
+  EXPECT_EQ(mc.Get("m.pdb", "OLD"), nullptr);
+  EXPECT_EQ(mc.Get("m.pdb", "AAA"), nullptr);  // wrong version: a miss, and the file is gone
+  EXPECT_FALSE(fs::exists(mc.PathFor("m.pdb", "AAA")));
+  auto rebuilt = mc.Put("m.pdb", "AAA", current);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().ToString();
+  LookupResult r;
+  ASSERT_TRUE((*rebuilt)->Lookup(0x15b30, &r));
+  EXPECT_EQ(r.function, "main");
+  ASSERT_TRUE(mc.Put("m.pdb", "BBB", current).ok());  // over the disk budget: the v1 file goes
+  EXPECT_FALSE(fs::exists(dir_ / "m.pdb" / "OLD.v1.symidx"));
+  EXPECT_NE(mc.Get("m.pdb", "AAA"), nullptr);
 }
 
 }  // namespace

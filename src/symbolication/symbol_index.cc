@@ -49,6 +49,27 @@ inline uint64_t UpperBoundU64(const uint64_t* keys, uint64_t lo, uint64_t hi, ui
   return static_cast<uint64_t>(base - keys) + (*base <= x ? 1 : 0);
 }
 
+// Reads a LEB128 varint of at most 10 bytes below `end`; false when it runs past `end`.
+inline bool ReadVarint(const uint8_t** p, const uint8_t* end, uint64_t* v) {
+  const uint8_t* q = *p;
+  if (q < end && *q < 0x80) {  // the common one-byte case
+    *v = *q;
+    *p = q + 1;
+    return true;
+  }
+  uint64_t x = 0;
+  for (int shift = 0; shift < 70 && q < end; shift += 7) {
+    const uint8_t b = *q++;
+    x |= uint64_t{b & 0x7Fu} << shift;
+    if (b < 0x80) {
+      *v = x;
+      *p = q;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 void LookupResult::Clear() {
@@ -145,24 +166,29 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
                                                      8,
                                                      sizeof(f::RangeEntry),
                                                      8,
-                                                     sizeof(f::LineEntry),
-                                                     sizeof(f::LineBaseException),
+                                                     1,
+                                                     sizeof(f::LineSkip),
                                                      sizeof(f::InlineNode),
+                                                     sizeof(f::InlineSite),
                                                      sizeof(f::InlineBaseException),
                                                      sizeof(f::InlineRange),
                                                      4,
-                                                     8,
+                                                     4,
                                                      1};
+  // Sections: in order, each at the next 8-byte boundary, inside the file, whole elements.
   uint64_t counts[f::kSectionCount];
+  uint64_t offsets[f::kSectionCount];
+  uint64_t end = sizeof(f::Header);
   for (uint32_t s = 0; s < f::kSectionCount; ++s) {
-    const f::SectionEntry& e = h.sections[s];
-    if (e.offset % 8 != 0 || e.offset < sizeof(f::Header) || e.offset > size_ ||
-        e.size > size_ - e.offset || e.size % kElem[s] != 0) {
+    const uint64_t bytes = h.section_sizes[s];
+    if (end > size_ || bytes > size_ - end || bytes % kElem[s] != 0)
       return Corrupt("section " + std::to_string(s) + " out of bounds");
-    }
-    counts[s] = e.size / kElem[s];
+    offsets[s] = end;
+    counts[s] = bytes / kElem[s];
+    end = (end + bytes + 7) & ~uint64_t{7};
   }
-  auto at = [&](f::Section s) { return data_ + h.sections[s].offset; };
+  if (end != size_) return Corrupt("sections do not end at the end of the file");
+  auto at = [&](f::Section s) { return data_ + offsets[s]; };
   symbols_ = reinterpret_cast<const f::SymbolRecord*>(at(f::kSymbols));
   symbols_count_ = counts[f::kSymbols];
   starts_ = reinterpret_cast<const uint64_t*>(at(f::kRangeStarts));
@@ -170,21 +196,25 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   entries_ = reinterpret_cast<const f::RangeEntry*>(at(f::kRangeEntries));
   top_ = reinterpret_cast<const uint64_t*>(at(f::kRangeTop));
   top_count_ = counts[f::kRangeTop];
-  lines_ = reinterpret_cast<const f::LineEntry*>(at(f::kLines));
-  lines_count_ = counts[f::kLines];
-  line_bases_ = reinterpret_cast<const f::LineBaseException*>(at(f::kLineBases));
-  line_bases_count_ = counts[f::kLineBases];
+  line_stream_ = reinterpret_cast<const uint8_t*>(at(f::kLineStream));
+  line_stream_size_ = counts[f::kLineStream];
+  skips_ = reinterpret_cast<const f::LineSkip*>(at(f::kLineSkips));
+  skips_count_ = counts[f::kLineSkips];
   inlines_ = reinterpret_cast<const f::InlineNode*>(at(f::kInlines));
   inlines_count_ = counts[f::kInlines];
+  sites_ = reinterpret_cast<const f::InlineSite*>(at(f::kInlineSites));
+  sites_count_ = counts[f::kInlineSites];
   inline_bases_ = reinterpret_cast<const f::InlineBaseException*>(at(f::kInlineBases));
   inline_bases_count_ = counts[f::kInlineBases];
   inline_ranges_ = reinterpret_cast<const f::InlineRange*>(at(f::kInlineRanges));
   inline_ranges_count_ = counts[f::kInlineRanges];
   files_ = reinterpret_cast<const uint32_t*>(at(f::kFiles));
   files_count_ = counts[f::kFiles];
-  string_offsets_ = reinterpret_cast<const uint64_t*>(at(f::kStringOffsets));
+  string_offsets_ = reinterpret_cast<const uint32_t*>(at(f::kStringOffsets));
   string_data_ = at(f::kStringData);
-  string_data_size_ = h.sections[f::kStringData].size;
+  string_data_size_ = h.section_sizes[f::kStringData];
+  if (h.reserved != 0 || (h.flags & ~f::kStringsDeflated) != 0) return Corrupt("unknown flags");
+  SIGIL_RETURN_IF_ERROR(InflateStrings());
 
   if (counts[f::kStringOffsets] == 0) return Corrupt("no string offsets");
   strings_count_ = counts[f::kStringOffsets] - 1;
@@ -214,27 +244,34 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
     const f::RangeEntry& e = entries_[i];
     if (e.symbol != f::kNone && e.symbol >= symbols_count_)
       return Corrupt("range symbol out of bounds");
-    uint64_t next_line = i < ranges_count_ ? entries_[i + 1].line_begin : lines_count_;
-    uint64_t next_inline = i < ranges_count_ ? entries_[i + 1].inline_begin : inlines_count_;
-    if (e.line_begin > next_line || e.inline_begin > next_inline)
+    if (i == ranges_count_) break;
+    const f::RangeEntry& next = entries_[i + 1];
+    if (e.line_pos > next.line_pos || e.skip_begin > next.skip_begin ||
+        e.inline_begin > next.inline_begin) {
       return Corrupt("range slices out of order");
+    }
+    // Restart points inside their range's bytes (the decoder stops at the range end in any case).
+    for (uint32_t k = e.skip_begin; k < next.skip_begin; ++k) {
+      if (skips_[k].pos < e.line_pos || skips_[k].pos > next.line_pos)
+        return Corrupt("line skip out of its range");
+    }
   }
-  if (entries_[ranges_count_].line_begin != lines_count_ ||
+  if (entries_[ranges_count_].line_pos != line_stream_size_ ||
+      entries_[ranges_count_].skip_begin != skips_count_ ||
       entries_[ranges_count_].inline_begin != inlines_count_) {
     return Corrupt("range sentinel mismatch");
   }
-  for (uint64_t i = 0; i < lines_count_; ++i) {
-    uint32_t file = lines_[i].file & f::kLineFileMask;
-    if (file != f::kLineGap && file != f::kLineNoFile && file >= files_count_) {
-      return Corrupt("line file out of bounds");
-    }
-  }
+  // Line entries are not checked here: the decoder stays inside its range's bytes and every file
+  // index it yields goes through File(), which answers "" when out of bounds.
   for (uint64_t i = 0; i < inlines_count_; ++i) {
     const f::InlineNode& n = inlines_[i];
     if (n.parent != f::kNone && n.parent >= i) return Corrupt("inline parent out of order");
-    if (n.name >= strings_count_) return Corrupt("inline name out of bounds");
-    uint32_t file = n.call_file & f::kCallFileMask;
-    if (file != f::kCallFileFromLine && file >= files_count_)
+    if ((n.site & f::kSiteMask) >= sites_count_) return Corrupt("inline site out of bounds");
+  }
+  for (uint64_t i = 0; i < sites_count_; ++i) {
+    const f::InlineSite& site = sites_[i];
+    if (site.name >= strings_count_) return Corrupt("inline name out of bounds");
+    if (site.call_file != f::kCallFileFromLine && site.call_file >= files_count_)
       return Corrupt("inline call file out of bounds");
   }
   for (uint64_t i = 0; i < inline_bases_count_; ++i) {
@@ -250,6 +287,32 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   return Status::Ok();
 }
 
+// A deflated string section is inflated once, at open (strings are read by id, in no order).
+// The size comes from the header and is bounded by DEFLATE's best ratio (1032:1) over the
+// compressed bytes, so a small crafted file cannot make the loader allocate much.
+Status SymbolIndex::InflateStrings() {
+  const f::Header& h = *header_;
+  if ((h.flags & f::kStringsDeflated) == 0) {
+    if (h.string_bytes != string_data_size_) return Corrupt("string data size mismatch");
+    return Status::Ok();
+  }
+  if (h.string_bytes > 1032 * string_data_size_ + 64 || h.string_bytes > f::kNone)
+    return Corrupt("string data size out of bounds");
+  strings_inflated_.resize(h.string_bytes);
+  libdeflate_decompressor* d = libdeflate_alloc_decompressor();
+  if (d == nullptr) return Internal("out of memory allocating a decompressor");
+  size_t actual = 0;
+  libdeflate_result res =
+      libdeflate_deflate_decompress(d, string_data_, string_data_size_, strings_inflated_.data(),
+                                    strings_inflated_.size(), &actual);
+  libdeflate_free_decompressor(d);
+  if (res != LIBDEFLATE_SUCCESS || actual != strings_inflated_.size())
+    return Corrupt("string data does not inflate");
+  string_data_ = strings_inflated_.data();
+  string_data_size_ = strings_inflated_.size();
+  return Status::Ok();
+}
+
 std::string_view SymbolIndex::String(uint32_t id) const {
   if (id >= strings_count_) return {};
   return std::string_view(string_data_ + string_offsets_[id],
@@ -258,13 +321,6 @@ std::string_view SymbolIndex::String(uint32_t id) const {
 
 std::string_view SymbolIndex::File(uint32_t index) const {
   return index < files_count_ ? String(files_[index]) : std::string_view();
-}
-
-uint64_t SymbolIndex::LineBase(uint32_t line_index, uint64_t fallback) const {
-  uint64_t i = UpperBound(0, line_bases_count_, line_index,
-                          [&](uint64_t k) { return line_bases_[k].line_index; });
-  if (i > 0 && line_bases_[i - 1].line_index == line_index) return line_bases_[i - 1].base;
-  return fallback;
 }
 
 uint64_t SymbolIndex::InlineBase(uint32_t node_index, uint64_t address, uint64_t fallback) const {
@@ -300,22 +356,41 @@ bool SymbolIndex::Lookup(uint64_t address, LookupResult* r) const {
   const uint64_t range_start = starts_[idx];
   const uint64_t off64 = address - range_start;
   const uint32_t off = off64 > 0xFFFFFFFFull ? 0xFFFFFFFFu : static_cast<uint32_t>(off64);
-  const f::RangeEntry& next = entries_[idx + 1];
 
-  // Line record: the last entry at or below the offset (a gap entry means none).
-  uint64_t li =
-      UpperBound(e.line_begin, next.line_begin, off, [&](uint64_t k) { return lines_[k].offset; });
-  if (li > e.line_begin) {
-    const f::LineEntry& l = lines_[li - 1];
-    uint32_t file = l.file & f::kLineFileMask;
-    if (file != f::kLineGap) {
-      r->has_line_record = true;
-      r->line = l.line;
-      r->file = file == f::kLineNoFile ? std::string_view() : File(file);
-      uint64_t base = range_start + l.offset;
-      r->line_base =
-          (l.file & f::kLineBaseFlag) ? LineBase(static_cast<uint32_t>(li - 1), base) : base;
+  // Line record: the last entry at or below the offset (a gap entry means none). Start at the
+  // last restart point at or below it, decode forward.
+  const f::RangeEntry& next = entries_[idx + 1];
+  uint64_t si =
+      UpperBound(e.skip_begin, next.skip_begin, off, [&](uint64_t k) { return skips_[k].offset; });
+  const uint8_t* p = line_stream_ + (si > e.skip_begin ? skips_[si - 1].pos : e.line_pos);
+  const uint8_t* const end = line_stream_ + next.line_pos;
+  uint64_t offset = 0, base_distance = 0;
+  uint32_t line = 0, file = 0;
+  bool covered = false;
+  while (p < end) {
+    uint64_t head;
+    if (!ReadVarint(&p, end, &head)) break;
+    const uint64_t at = offset + (head >> 3);
+    if (at > off || at < offset) break;
+    offset = at;
+    if (head & f::kLineGap) {
+      covered = false;
+      continue;
     }
+    uint64_t zz = 0, v = 0;
+    if (!ReadVarint(&p, end, &zz)) break;
+    line += static_cast<uint32_t>((zz >> 1) ^ (0 - (zz & 1)));
+    if ((head & f::kLineFile) && !ReadVarint(&p, end, &v)) break;
+    if (head & f::kLineFile) file = static_cast<uint32_t>(v);
+    base_distance = 0;
+    if ((head & f::kLineBase) && !ReadVarint(&p, end, &base_distance)) break;
+    covered = true;
+  }
+  if (covered) {
+    r->has_line_record = true;
+    r->line = static_cast<int32_t>(line);
+    r->file = file == f::kLineNoFile ? std::string_view() : File(file);
+    r->line_base = range_start + offset - base_distance;
   }
 
   // Inlines: the last node starting at or below the offset, then its ancestors that cover it.
@@ -327,9 +402,9 @@ bool SymbolIndex::Lookup(uint64_t address, LookupResult* r) const {
       const f::InlineNode& node = inlines_[n];
       if (node.high >= off) {
         InlineFrame frame;
-        frame.function = String(node.name);
+        frame.function = String(sites_[node.site & f::kSiteMask].name);
         uint64_t base = range_start + node.start;
-        frame.function_base = (node.call_file & f::kInlineBaseFlag)
+        frame.function_base = (node.site & f::kInlineBaseFlag)
                                   ? InlineBase(static_cast<uint32_t>(n), address, base)
                                   : base;
         r->inlines.push_back(frame);
@@ -341,26 +416,27 @@ bool SymbolIndex::Lookup(uint64_t address, LookupResult* r) const {
       // Innermost gets the line record's file/line; each outer one the call site of the one inside
       // it; the function itself the call site of the outermost. Walk the chain again for the call
       // sites.
-      std::string_view file = r->file;
-      int32_t line = r->line;
+      std::string_view call_site_file = r->file;
+      int32_t call_site_line = r->line;
       size_t k = 0;
       uint64_t m = ni - 1;
       for (;;) {
         const f::InlineNode& node = inlines_[m];
         if (node.high >= off) {
-          uint32_t cf = node.call_file & f::kCallFileMask;
-          std::string_view call_file = cf == f::kCallFileFromLine ? r->file : File(cf);
-          r->inlines[k].file = file;
-          r->inlines[k].line = line;
-          file = call_file;
-          line = node.call_line;
+          const f::InlineSite& site = sites_[node.site & f::kSiteMask];
+          std::string_view call_file =
+              site.call_file == f::kCallFileFromLine ? r->file : File(site.call_file);
+          r->inlines[k].file = call_site_file;
+          r->inlines[k].line = call_site_line;
+          call_site_file = call_file;
+          call_site_line = site.call_line;
           ++k;
         }
         if (node.parent == f::kNone || node.parent < e.inline_begin || node.parent >= m) break;
         m = node.parent;
       }
-      r->file = file;
-      r->line = line;
+      r->file = call_site_file;
+      r->line = call_site_line;
     }
   }
   return true;

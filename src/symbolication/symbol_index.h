@@ -76,8 +76,10 @@ class SymbolIndex {
   uint64_t parse_errors() const { return header_->parse_errors; }
   uint64_t func_count() const { return header_->func_count; }
   uint64_t public_count() const { return header_->public_count; }
-  uint64_t size_bytes() const { return size_; }
-  uint64_t line_entries() const { return lines_count_; }
+  uint64_t size_bytes() const { return size_; }  // of the file
+  // Memory the index holds: the mapping (or copy) plus the inflated string data.
+  uint64_t memory_bytes() const { return size_ + strings_inflated_.size(); }
+  uint64_t line_stream_bytes() const { return line_stream_size_; }
   uint64_t inline_nodes() const { return inlines_count_; }
 
  private:
@@ -85,14 +87,15 @@ class SymbolIndex {
   static Result<std::unique_ptr<SymbolIndex>> Init(std::unique_ptr<SymbolIndex> index,
                                                    const OpenOptions& options);
   Status Validate(const OpenOptions& options);
+  Status InflateStrings();
   std::string_view String(uint32_t id) const;
   std::string_view File(uint32_t index) const;
-  uint64_t LineBase(uint32_t line_index, uint64_t fallback) const;
   uint64_t InlineBase(uint32_t node_index, uint64_t address, uint64_t fallback) const;
 
-  // Storage: either a mapping or an owned string.
+  // Storage: either a mapping or an owned string; inflated string data when it is compressed.
   void* map_ = nullptr;
   std::string owned_;
+  std::string strings_inflated_;
   const char* data_ = nullptr;
   uint64_t size_ = 0;
 
@@ -104,19 +107,21 @@ class SymbolIndex {
   const format::RangeEntry* entries_ = nullptr;
   const uint64_t* top_ = nullptr;
   uint64_t top_count_ = 0;
-  const format::LineEntry* lines_ = nullptr;
-  uint64_t lines_count_ = 0;
-  const format::LineBaseException* line_bases_ = nullptr;
-  uint64_t line_bases_count_ = 0;
+  const uint8_t* line_stream_ = nullptr;
+  uint64_t line_stream_size_ = 0;
+  const format::LineSkip* skips_ = nullptr;
+  uint64_t skips_count_ = 0;
   const format::InlineNode* inlines_ = nullptr;
   uint64_t inlines_count_ = 0;
+  const format::InlineSite* sites_ = nullptr;
+  uint64_t sites_count_ = 0;
   const format::InlineBaseException* inline_bases_ = nullptr;
   uint64_t inline_bases_count_ = 0;
   const format::InlineRange* inline_ranges_ = nullptr;
   uint64_t inline_ranges_count_ = 0;
   const uint32_t* files_ = nullptr;
   uint64_t files_count_ = 0;
-  const uint64_t* string_offsets_ = nullptr;
+  const uint32_t* string_offsets_ = nullptr;
   uint64_t strings_count_ = 0;
   const char* string_data_ = nullptr;
   uint64_t string_data_size_ = 0;
