@@ -95,22 +95,22 @@ TEST(CorruptIndexTest, WithoutChecksumCorruptReferencesAreRejectedOrHarmless) {
   }
 }
 
-// Found by index_loader_fuzzer: a search layer entry above the first start of its block sent the
-// lookup below the first range.
-TEST(CorruptIndexTest, SearchLayerMustMatchRangeStarts) {
+// A direct-table entry above its bucket's start would send a lookup below its range slice (the
+// v1 search layer had the same hazard, found by index_loader_fuzzer).
+TEST(CorruptIndexTest, DirectTableMustNotPointAboveItsBucket) {
   std::string good = BuildFrom("breakpad-format/module1.out");
   format::Header h;
   std::memcpy(&h, good.data(), sizeof(h));
   uint64_t offsets[format::kSectionCount];
   format::SectionOffsets(h, offsets);
+  ASSERT_GE(h.section_sizes[format::kRangeDirect], 8u);
   std::string bad = good;
-  uint64_t top0;
-  std::memcpy(&top0, bad.data() + offsets[format::kRangeTop], sizeof(top0));
-  top0 += 0x100;
-  std::memcpy(bad.data() + offsets[format::kRangeTop], &top0, sizeof(top0));
+  uint32_t first = 1;
+  std::memcpy(bad.data() + offsets[format::kRangeDirect], &first, sizeof(first));
   auto idx = SymbolIndex::FromBytes(bad, OpenOptions{.verify_checksum = false});
   ASSERT_FALSE(idx.ok());
-  EXPECT_NE(idx.status().message().find("range top"), std::string::npos);
+  EXPECT_NE(idx.status().message().find("range direct"), std::string::npos)
+      << idx.status().message();
 }
 
 TEST(CorruptIndexTest, OlderFormatVersionIsRejectedByName) {

@@ -179,13 +179,43 @@ struct NodeOut {
 // than an eighth.
 std::string DeflateStrings(const std::string& data, int level) {
   if (level <= 0 || data.size() < 256) return {};
-  libdeflate_compressor* c = libdeflate_alloc_compressor(std::min(level, 12));
-  if (c == nullptr) return {};
+  // One compressor per thread and level (allocating one costs more than compressing a small file).
+  struct Free {
+    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+  };
+  thread_local std::unique_ptr<libdeflate_compressor, Free> compressor;
+  thread_local int compressor_level = 0;
+  level = std::min(level, 12);
+  if (compressor == nullptr || compressor_level != level) {
+    compressor.reset(libdeflate_alloc_compressor(level));
+    compressor_level = level;
+  }
+  if (compressor == nullptr) return {};
   std::string out(data.size() - data.size() / 8, '\0');
-  size_t n = libdeflate_deflate_compress(c, data.data(), data.size(), out.data(), out.size());
-  libdeflate_free_compressor(c);
+  size_t n = libdeflate_deflate_compress(compressor.get(), data.data(), data.size(), out.data(),
+                                         out.size());
   out.resize(n);  // 0: did not fit in 7/8 of the input
   return out;
+}
+
+// The RangeDirect table: the span from the first to the last range start cut into at most one
+// bucket per range (2^shift bytes each); entry b is the last range starting at or below bucket b's
+// start, entry `buckets` the last range.
+std::vector<uint32_t> DirectTable(const std::vector<uint64_t>& starts, uint32_t* shift) {
+  *shift = 0;
+  if (starts.empty()) return {};
+  const uint64_t span = starts.back() - starts.front();
+  while ((span >> *shift) + 1 > starts.size()) ++*shift;
+  const uint64_t buckets = (span >> *shift) + 1;
+  std::vector<uint32_t> direct(buckets + 1);
+  size_t i = 0;
+  for (uint64_t b = 0; b < buckets; ++b) {
+    const uint64_t begin = starts.front() + (b << *shift);
+    while (i + 1 < starts.size() && starts[i + 1] <= begin) ++i;
+    direct[b] = static_cast<uint32_t>(i);
+  }
+  direct[buckets] = static_cast<uint32_t>(starts.size() - 1);
+  return direct;
 }
 
 struct SiteKey {
@@ -901,8 +931,8 @@ class Builder : public SymVisitor {
         f::RangeEntry{f::kNone, static_cast<uint32_t>(stream.size()),
                       static_cast<uint32_t>(skips.size()), static_cast<uint32_t>(nodes_.size())};
     std::vector<uint32_t> string_offsets(strings_.offsets().begin(), strings_.offsets().end());
-    std::vector<uint64_t> top;
-    for (size_t i = 0; i < starts.size(); i += f::kRangeBlock) top.push_back(starts[i]);
+    uint32_t direct_shift = 0;
+    std::vector<uint32_t> direct = DirectTable(starts, &direct_shift);
 
     f::Header h{};
     std::memcpy(h.magic, f::kMagic, sizeof(h.magic));
@@ -921,13 +951,15 @@ class Builder : public SymVisitor {
     h.func_count = funcs_.size();
     h.public_count = publics_.size();
     h.string_bytes = strings_.data().size();
+    h.direct_shift = direct_shift;
 
     std::string& bytes = out.bytes;
     auto vbytes = [](const auto& v) { return v.size() * sizeof(v[0]); };
     bytes.reserve(sizeof(f::Header) + 8 * (f::kSectionCount + 1) + vbytes(symbols) +
-                  vbytes(starts) + vbytes(entries) + vbytes(top) + stream.size() + vbytes(skips) +
-                  vbytes(nodes) + vbytes(sites) + vbytes(inline_bases_) + vbytes(inline_ranges_) +
-                  vbytes(file_names_) + vbytes(string_offsets) + strings_.data().size());
+                  vbytes(starts) + vbytes(entries) + vbytes(direct) + stream.size() +
+                  vbytes(skips) + vbytes(nodes) + vbytes(sites) + vbytes(inline_bases_) +
+                  vbytes(inline_ranges_) + vbytes(file_names_) + vbytes(string_offsets) +
+                  strings_.data().size());
     bytes.assign(sizeof(f::Header), '\0');
     auto add = [&](f::Section s, const void* data, size_t size) {
       bytes.resize((bytes.size() + 7) & ~size_t{7}, '\0');
@@ -938,7 +970,7 @@ class Builder : public SymVisitor {
     add_vec(f::kSymbols, symbols);
     add_vec(f::kRangeStarts, starts);
     add_vec(f::kRangeEntries, entries);
-    add_vec(f::kRangeTop, top);
+    add_vec(f::kRangeDirect, direct);
     add(f::kLineStream, stream.data(), stream.size());
     add_vec(f::kLineSkips, skips);
     add_vec(f::kInlines, nodes);

@@ -20,7 +20,7 @@ enum Section : uint32_t {
   kSymbols = 0,    // SymbolRecord[]
   kRangeStarts,    // uint64_t[n]: start address of each range, ascending
   kRangeEntries,   // RangeEntry[n + 1]: what each range maps to (+ a sentinel)
-  kRangeTop,       // uint64_t[ceil(n / kRangeBlock)]: RangeStarts[k * kRangeBlock], a search layer
+  kRangeDirect,    // uint32_t[buckets + 1]: per address bucket, the range covering its start
   kLineStream,     // bytes: each range's line entries, varint-coded (see below)
   kLineSkips,      // LineSkip[]: restart points into the line stream, per range
   kInlines,        // InlineNode[]: blocks per range, pre-order (start ascending, parents first)
@@ -32,8 +32,6 @@ enum Section : uint32_t {
   kStringData,     // bytes
   kSectionCount
 };
-
-inline constexpr uint32_t kRangeBlock = 64;
 
 // Header flags.
 inline constexpr uint32_t kStringsDeflated = 1;  // StringData is a raw DEFLATE stream
@@ -59,7 +57,7 @@ struct Header {
   uint64_t public_count;  // PUBLIC records kept
   uint64_t string_bytes;  // size of the string data (after inflating, if kStringsDeflated)
   uint32_t flags;         // kStringsDeflated
-  uint32_t reserved;      // 0
+  uint32_t direct_shift;  // log2 of the address span of one RangeDirect bucket
   // Byte size of each section. Sections follow the header in Section order, each starting at the
   // next 8-byte boundary (zero padding), so their offsets are implied (SectionOffsets).
   uint64_t section_sizes[kSectionCount];
@@ -146,7 +144,7 @@ struct InlineRange {
   uint64_t size;
 };
 
-static_assert(sizeof(Header) % 8 == 0);
+static_assert(sizeof(Header) == 216);
 static_assert(sizeof(SymbolRecord) == 16);
 static_assert(sizeof(RangeEntry) == 16);
 static_assert(sizeof(LineSkip) == 8);

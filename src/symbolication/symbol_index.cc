@@ -165,7 +165,7 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   static constexpr size_t kElem[f::kSectionCount] = {sizeof(f::SymbolRecord),
                                                      8,
                                                      sizeof(f::RangeEntry),
-                                                     8,
+                                                     4,
                                                      1,
                                                      sizeof(f::LineSkip),
                                                      sizeof(f::InlineNode),
@@ -194,8 +194,8 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   starts_ = reinterpret_cast<const uint64_t*>(at(f::kRangeStarts));
   ranges_count_ = counts[f::kRangeStarts];
   entries_ = reinterpret_cast<const f::RangeEntry*>(at(f::kRangeEntries));
-  top_ = reinterpret_cast<const uint64_t*>(at(f::kRangeTop));
-  top_count_ = counts[f::kRangeTop];
+  direct_ = reinterpret_cast<const uint32_t*>(at(f::kRangeDirect));
+  direct_shift_ = h.direct_shift;
   line_stream_ = reinterpret_cast<const uint8_t*>(at(f::kLineStream));
   line_stream_size_ = counts[f::kLineStream];
   skips_ = reinterpret_cast<const f::LineSkip*>(at(f::kLineSkips));
@@ -213,7 +213,7 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   string_offsets_ = reinterpret_cast<const uint32_t*>(at(f::kStringOffsets));
   string_data_ = at(f::kStringData);
   string_data_size_ = h.section_sizes[f::kStringData];
-  if (h.reserved != 0 || (h.flags & ~f::kStringsDeflated) != 0) return Corrupt("unknown flags");
+  if ((h.flags & ~f::kStringsDeflated) != 0) return Corrupt("unknown flags");
   SIGIL_RETURN_IF_ERROR(InflateStrings());
 
   if (counts[f::kStringOffsets] == 0) return Corrupt("no string offsets");
@@ -230,12 +230,26 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
     if (!string_ok(id)) return Corrupt("module string id out of bounds");
   }
   if (counts[f::kRangeEntries] != ranges_count_ + 1) return Corrupt("range entry count mismatch");
-  if (top_count_ != (ranges_count_ + f::kRangeBlock - 1) / f::kRangeBlock)
-    return Corrupt("range top mismatch");
-  for (uint64_t k = 0; k < top_count_; ++k) {
-    // The search relies on it: a block's first start is at or below any address sent there.
-    if (top_[k] != starts_[k * f::kRangeBlock])
-      return Corrupt("range top does not match range starts");
+  // The direct table: one entry per bucket (at most one bucket per range) and a last one; each
+  // names a range starting at or below its bucket's start, ascending, so the search below it
+  // always ends inside the table.
+  if (ranges_count_ == 0) {
+    if (counts[f::kRangeDirect] != 0) return Corrupt("range direct table mismatch");
+  } else {
+    const uint64_t span = starts_[ranges_count_ - 1] - starts_[0];
+    if (direct_shift_ > 63 || (span >> direct_shift_) >= ranges_count_ ||
+        counts[f::kRangeDirect] != (span >> direct_shift_) + 2) {
+      return Corrupt("range direct table mismatch");
+    }
+    buckets_ = counts[f::kRangeDirect] - 1;
+    for (uint64_t b = 0; b <= buckets_; ++b) {
+      const uint32_t v = direct_[b];
+      if (v >= ranges_count_ || (b > 0 && v < direct_[b - 1]))
+        return Corrupt("range direct entry out of bounds");
+      if (b < buckets_ && starts_[v] > starts_[0] + (b << direct_shift_))
+        return Corrupt("range direct entry above its bucket");
+    }
+    if (direct_[buckets_] != ranges_count_ - 1) return Corrupt("range direct table mismatch");
   }
   for (uint64_t i = 0; i < symbols_count_; ++i) {
     if (symbols_[i].name >= strings_count_) return Corrupt("symbol name out of bounds");
@@ -335,14 +349,64 @@ uint64_t SymbolIndex::InlineBase(uint32_t node_index, uint64_t address, uint64_t
   return 0;  // Breakpad: the module base when no listed range contains the address
 }
 
+uint64_t SymbolIndex::Bucket(uint64_t address) const {
+  return std::min<uint64_t>((address - starts_[0]) >> direct_shift_, buckets_ - 1);
+}
+
+uint64_t SymbolIndex::FindRange(uint64_t address) const {
+  if (ranges_count_ == 0 || address < starts_[0]) return kNoRange;
+  // The bucket's entries bound the search to the few ranges that start inside it.
+  const uint64_t b = Bucket(address);
+  return UpperBoundU64(starts_, direct_[b], uint64_t{direct_[b + 1]} + 1, address) - 1;
+}
+
 bool SymbolIndex::Lookup(uint64_t address, LookupResult* r) const {
   r->Clear();
-  if (ranges_count_ == 0 || address < starts_[0]) return false;
-  // Two-level search: the top layer (every kRangeBlock-th start) narrows to one block.
-  uint64_t t = UpperBoundU64(top_, 0, top_count_, address) - 1;
-  uint64_t lo = t * f::kRangeBlock;
-  uint64_t hi = std::min<uint64_t>(lo + f::kRangeBlock, ranges_count_);
-  uint64_t idx = UpperBoundU64(starts_, lo, hi, address) - 1;
+  const uint64_t idx = FindRange(address);
+  return idx != kNoRange && Resolve(idx, address, r);
+}
+
+void SymbolIndex::LookupBatch(std::span<const uint64_t> addresses,
+                              std::span<LookupResult> results) const {
+  constexpr size_t kGroup = 16;
+  const size_t n = std::min(addresses.size(), results.size());
+  uint64_t bucket[kGroup], idx[kGroup];
+  for (size_t g = 0; g < n; g += kGroup) {
+    const size_t m = std::min(kGroup, n - g);
+    const uint64_t* a = addresses.data() + g;
+    // Each stage touches what the previous one prefetched and prefetches the next level.
+    for (size_t i = 0; i < m; ++i) {
+      bucket[i] = (ranges_count_ == 0 || a[i] < starts_[0]) ? kNoRange : Bucket(a[i]);
+      if (bucket[i] != kNoRange) __builtin_prefetch(direct_ + bucket[i]);
+    }
+    for (size_t i = 0; i < m; ++i) {
+      if (bucket[i] != kNoRange) __builtin_prefetch(starts_ + direct_[bucket[i]]);
+    }
+    for (size_t i = 0; i < m; ++i) {
+      const uint64_t b = bucket[i];
+      idx[i] = b == kNoRange
+                   ? kNoRange
+                   : UpperBoundU64(starts_, direct_[b], uint64_t{direct_[b + 1]} + 1, a[i]) - 1;
+      if (idx[i] != kNoRange) __builtin_prefetch(entries_ + idx[i]);
+    }
+    for (size_t i = 0; i < m; ++i) {
+      if (idx[i] == kNoRange) continue;
+      const f::RangeEntry& e = entries_[idx[i]];
+      if (e.symbol == f::kNone) continue;
+      __builtin_prefetch(symbols_ + e.symbol);
+      __builtin_prefetch(skips_ + e.skip_begin);
+      __builtin_prefetch(line_stream_ + e.line_pos);
+      __builtin_prefetch(inlines_ + e.inline_begin);
+    }
+    for (size_t i = 0; i < m; ++i) {
+      LookupResult* r = &results[g + i];
+      r->Clear();
+      if (idx[i] != kNoRange) Resolve(idx[i], a[i], r);
+    }
+  }
+}
+
+bool SymbolIndex::Resolve(uint64_t idx, uint64_t address, LookupResult* r) const {
   const f::RangeEntry& e = entries_[idx];
   if (e.symbol == f::kNone) return false;
   const f::SymbolRecord& sym = symbols_[e.symbol];
