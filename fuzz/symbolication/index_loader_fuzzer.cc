@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "symbolication/symbol_index.h"
 
@@ -20,12 +21,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)idx.code_file();
   for (uint64_t a = 0; a < 0x200; a += 3) idx.Lookup(a, &r);
   uint64_t x = 0x9E3779B97F4A7C15ull;
+  uint64_t batch[40];
   for (int i = 0; i < 64; ++i) {
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
     idx.Lookup(x, &r);
     idx.Lookup(x & 0xfffff, &r);
+    batch[i % 40] = (i % 3) ? (x & 0xfffff) : x;
   }
+  std::vector<LookupResult> results(40);
+  idx.LookupBatch(batch, results);
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -278,7 +279,10 @@ void SymbolicationService::Finish(const std::shared_ptr<RequestState>& state) {
 
   SymbolicateResponse resp;
   resp.indexes = std::move(state->response_indexes);
-  thread_local LookupResult r;
+  // Per stack, the frames of each module are looked up in one batch (their cache misses overlap).
+  thread_local std::vector<LookupResult> results;
+  std::vector<uint64_t> addresses;
+  std::vector<size_t> frames_of_module, order;
   std::vector<const ModuleOutcome*> by_index;
   std::vector<std::string> module_names;
   for (const Job& job : req.jobs) {
@@ -308,23 +312,47 @@ void SymbolicationService::Finish(const std::shared_ptr<RequestState>& state) {
         fr.module_offset = f.module_offset;
         bool in_map =
             f.module_index >= 0 && static_cast<size_t>(f.module_index) < job.memory_map.size();
-        if (!in_map) {
-          fr.module = "<unknown>";
+        fr.module = in_map ? module_names[static_cast<size_t>(f.module_index)] : "<unknown>";
+      }
+      // Frames to look up, grouped by module (frame order kept within a module).
+      order.clear();
+      for (size_t fi = 0; fi < stack.size(); ++fi) {
+        const FrameRef& f = stack[fi];
+        if (f.module_index < 0 || static_cast<size_t>(f.module_index) >= job.memory_map.size() ||
+            f.offset_is_minus_one) {
           continue;
         }
-        size_t mi = static_cast<size_t>(f.module_index);
-        fr.module = module_names[mi];
-        const ModuleOutcome* o = by_index[mi];
-        if (o == nullptr || !o->index || f.offset_is_minus_one) continue;
-        if (!o->index->Lookup(f.module_offset, &r)) continue;
-        fr.has_function = true;
-        fr.function = r.function;
-        fr.function_offset = f.module_offset - r.function_base;
-        fr.file = r.file;
-        if (!fr.file.empty()) fr.line = r.line;
-        fr.inlines.reserve(r.inlines.size());
-        for (const InlineFrame& in : r.inlines) {
-          fr.inlines.push_back(InlineResult{in.function, in.file, in.file.empty() ? 0 : in.line});
+        const ModuleOutcome* o = by_index[static_cast<size_t>(f.module_index)];
+        if (o != nullptr && o->index) order.push_back(fi);
+      }
+      std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+        return stack[x].module_index < stack[y].module_index;
+      });
+      for (size_t run = 0; run < order.size();) {
+        const int64_t module = stack[order[run]].module_index;
+        const ModuleOutcome* o = by_index[static_cast<size_t>(module)];
+        addresses.clear();
+        frames_of_module.clear();
+        for (; run < order.size() && stack[order[run]].module_index == module; ++run) {
+          addresses.push_back(stack[order[run]].module_offset);
+          frames_of_module.push_back(order[run]);
+        }
+        if (addresses.empty()) continue;
+        if (results.size() < addresses.size()) results.resize(addresses.size());
+        o->index->LookupBatch(addresses, results);
+        for (size_t k = 0; k < addresses.size(); ++k) {
+          const LookupResult& r = results[k];
+          if (!r.found) continue;
+          FrameResult& fr = out[frames_of_module[k]];
+          fr.has_function = true;
+          fr.function = r.function;
+          fr.function_offset = fr.module_offset - r.function_base;
+          fr.file = r.file;
+          if (!fr.file.empty()) fr.line = r.line;
+          fr.inlines.reserve(r.inlines.size());
+          for (const InlineFrame& in : r.inlines) {
+            fr.inlines.push_back(InlineResult{in.function, in.file, in.file.empty() ? 0 : in.line});
+          }
         }
       }
       jr.stacks.push_back(std::move(out));
