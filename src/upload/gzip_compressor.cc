@@ -152,6 +152,21 @@ Result<std::unique_ptr<GzipCompressor>> MakeGzipCompressor(GzipCompressor::Backe
   return MakeZlib(std::min(9, 1 + 2 * level), std::move(sink));
 }
 
+std::string_view GzipHeader() {
+  static constexpr char kHeader[] = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, 0, '\xff'};
+  return std::string_view(kHeader, sizeof kHeader);
+}
+
+std::string GzipTrailer(uint32_t crc, uint64_t uncompressed_size) {
+  std::string out(8, '\0');
+  auto size = static_cast<uint32_t>(uncompressed_size);
+  for (int i = 0; i < 4; ++i) {
+    out[i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+    out[4 + i] = static_cast<char>((size >> (8 * i)) & 0xff);
+  }
+  return out;
+}
+
 Result<std::string> GzipString(std::string_view data, GzipCompressor::Backend backend, int level) {
   std::string out;
   SIGIL_ASSIGN_OR_RETURN(auto gz, MakeGzipCompressor(backend, level, [&out](std::string_view c) {

@@ -6,6 +6,7 @@
 // Not thread-safe: one compressor per stream; create one per member (creation is cheap).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,6 +38,12 @@ class GzipCompressor {
 // at 9) when ISA-L fails to initialise. kZlib: `level` 1..9.
 Result<std::unique_ptr<GzipCompressor>> MakeGzipCompressor(GzipCompressor::Backend backend,
                                                            int level, GzipSink sink);
+
+// The gzip wrapper (RFC 1952) around an existing raw deflate stream: header + stream + trailer is a
+// complete gzip member. The header is fixed (no name, mtime 0, OS unknown); the trailer holds the
+// CRC-32 of the uncompressed bytes and their length mod 2^32, little-endian.
+std::string_view GzipHeader();
+std::string GzipTrailer(uint32_t crc, uint64_t uncompressed_size);
 
 // One-shot helper: gzip of `data` as a string.
 Result<std::string> GzipString(std::string_view data, GzipCompressor::Backend backend, int level);

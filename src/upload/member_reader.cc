@@ -39,7 +39,7 @@ Result<std::unique_ptr<MemberReader>> MemberReader::Open(const ArchiveFile& arch
 Status MemberReader::Read(const ArchiveMember& member, const Consumer& consume) {
   switch (member.method) {
     case ZIP_CM_DEFLATE:
-      return ReadDeflated(member, consume);
+      return ReadDeflated(member, consume, nullptr).status();
     case ZIP_CM_STORE:
       return ReadThroughLibzip(member, /*raw=*/true, consume);
     default:
@@ -47,7 +47,16 @@ Status MemberReader::Read(const ArchiveMember& member, const Consumer& consume) 
   }
 }
 
-Status MemberReader::ReadDeflated(const ArchiveMember& member, const Consumer& consume) {
+Result<bool> MemberReader::ReadKeepingDeflate(const ArchiveMember& member, const Consumer& consume,
+                                              const Consumer& raw) {
+  if (member.method != ZIP_CM_DEFLATE) {
+    return InvalidArgument("Archive member '" + member.name + "' is not deflated");
+  }
+  return ReadDeflated(member, consume, &raw);
+}
+
+Result<bool> MemberReader::ReadDeflated(const ArchiveMember& member, const Consumer& consume,
+                                        const Consumer* raw) {
   zip_file_t* file = zip_fopen_index(zip_.get(), member.index, ZIP_FL_COMPRESSED);
   if (file == nullptr) return Corrupt(member, zip_strerror(zip_.get()));
   ZipFileCloser closer{file};
@@ -63,6 +72,9 @@ Status MemberReader::ReadDeflated(const ArchiveMember& member, const Consumer& c
       zip_int64_t n = zip_fread(file, in_.get(), kChunk);
       if (n < 0) return Corrupt(member, zip_file_strerror(file));
       if (n == 0) input_done = true;
+      if (n > 0 && raw != nullptr) {
+        SIGIL_RETURN_IF_ERROR((*raw)(std::string_view(in_.get(), static_cast<size_t>(n))));
+      }
       state.next_in = reinterpret_cast<uint8_t*>(in_.get());
       state.avail_in = static_cast<uint32_t>(n);
     }
@@ -83,7 +95,18 @@ Status MemberReader::ReadDeflated(const ArchiveMember& member, const Consumer& c
   }
   if (produced != member.size) return Corrupt(member, "shorter than its declared size");
   if (crc != member.crc) return Corrupt(member, "CRC mismatch");
-  return Status::Ok();
+  // Bytes after the final block: what the inflater has not taken, whole bytes still in its bit
+  // buffer (streaming isal_inflate does not give them back), and anything not read yet.
+  bool exact = state.avail_in == 0 && state.read_in_length < 8;
+  if (exact && !input_done) {
+    zip_int64_t n = zip_fread(file, in_.get(), kChunk);
+    if (n < 0) return Corrupt(member, zip_file_strerror(file));
+    if (n > 0 && raw != nullptr) {
+      SIGIL_RETURN_IF_ERROR((*raw)(std::string_view(in_.get(), static_cast<size_t>(n))));
+    }
+    exact = n == 0;
+  }
+  return exact;
 }
 
 Status MemberReader::ReadThroughLibzip(const ArchiveMember& member, bool raw,

@@ -30,9 +30,20 @@ class MemberReader {
   // naming it; an error from `consume` stops reading and is returned as is.
   Status Read(const ArchiveMember& member, const Consumer& consume);
 
+  // For a deflated member (method ZIP_CM_DEFLATE, else kInvalidArgument): like Read, with the same
+  // checks, and in the same pass hands `raw` the member's compressed bytes as they are read (before
+  // they are inflated and verified: a caller must discard them unless the call succeeds). Returns
+  // true when those bytes are exactly one raw deflate stream (nothing after its final block), so
+  // GzipHeader() + raw bytes + GzipTrailer(crc, size) is a gzip file of the member; false when the
+  // member carries bytes past the end of its stream (its data is still read and verified).
+  Result<bool> ReadKeepingDeflate(const ArchiveMember& member, const Consumer& consume,
+                                  const Consumer& raw);
+
  private:
   explicit MemberReader(ZipHandle zip);
-  Status ReadDeflated(const ArchiveMember& member, const Consumer& consume);
+  // `raw` may be null; returns ReadKeepingDeflate's answer.
+  Result<bool> ReadDeflated(const ArchiveMember& member, const Consumer& consume,
+                            const Consumer* raw);
   Status ReadThroughLibzip(const ArchiveMember& member, bool raw, const Consumer& consume);
 
   ZipHandle zip_;

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "upload/gzip_compressor.h"
 #include "upload/testing/zip_builder.h"
 
 namespace sigil::upload {
@@ -110,6 +111,114 @@ TEST(MemberReaderTest, ConsumerErrorStopsReading) {
   });
   EXPECT_EQ(s.message(), "stop");
   EXPECT_EQ(calls, 1);
+}
+
+struct Kept {
+  Status status;
+  bool exact = false;
+  std::string data;  // inflated
+  std::string raw;   // compressed, as handed over
+};
+
+Kept ReadKeeping(MemberReader& reader, const ArchiveMember& m) {
+  Kept k;
+  auto r = reader.ReadKeepingDeflate(
+      m,
+      [&](std::string_view c) {
+        k.data.append(c);
+        return Status::Ok();
+      },
+      [&](std::string_view c) {
+        k.raw.append(c);
+        return Status::Ok();
+      });
+  k.status = r.status();
+  if (r.ok()) k.exact = *r;
+  return k;
+}
+
+TEST(MemberReaderTest, KeepingDeflateHandsOverTheStreamItInflatesInOnePass) {
+  std::string a = Text(3 << 20);  // several chunks of input and output
+  auto zip = testing::MakeZip({{"a.pdb/AB/a.sym", a}});
+  ASSERT_TRUE(zip.ok());
+  Opened o = Open(*zip);
+  const ArchiveMember& m = o.plan.members[0];
+  Kept k = ReadKeeping(*o.reader, m);
+  ASSERT_TRUE(k.status.ok()) << k.status.ToString();
+  EXPECT_TRUE(k.exact);
+  EXPECT_EQ(k.data, a);
+  EXPECT_EQ(k.raw.size(), m.compressed_size);
+  // Wrapped, the member's own stream is a gzip file of the member.
+  auto back = testing::Gunzip(std::string(GzipHeader()) + k.raw + GzipTrailer(m.crc, m.size));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, a);
+}
+
+TEST(MemberReaderTest, KeepingDeflateFlagsBytesAfterTheStream) {
+  std::string text = Text(600 * 1024);
+  std::string stream = testing::RawDeflate(text);
+  // 1 byte may sit in the inflater's bit buffer; 300 KB spans another read.
+  for (size_t extra : {size_t{1}, size_t{7}, size_t{9}, size_t{300 * 1024}}) {
+    Opened o =
+        Open(testing::MakeRawZip("a.pdb/AB/a.sym", stream + std::string(extra, 'x'), ZIP_CM_DEFLATE,
+                                 static_cast<uint32_t>(text.size()), testing::Crc32(text)));
+    ASSERT_EQ(o.plan.members.size(), 1u);
+    Kept k = ReadKeeping(*o.reader, o.plan.members[0]);
+    ASSERT_TRUE(k.status.ok()) << k.status.ToString();
+    EXPECT_FALSE(k.exact) << extra << " bytes after the stream";
+    EXPECT_EQ(k.data, text);
+  }
+  // Without extra bytes the hand-made member is kept.
+  Opened o = Open(testing::MakeRawZip("a.pdb/AB/a.sym", stream, ZIP_CM_DEFLATE,
+                                      static_cast<uint32_t>(text.size()), testing::Crc32(text)));
+  Kept k = ReadKeeping(*o.reader, o.plan.members[0]);
+  ASSERT_TRUE(k.status.ok());
+  EXPECT_TRUE(k.exact);
+  EXPECT_EQ(k.raw, stream);
+}
+
+TEST(MemberReaderTest, KeepingDeflateDetectsTruncatedAndGarbledStreams) {
+  std::string text = Text(600 * 1024);
+  std::string stream = testing::RawDeflate(text);
+  std::string garbled = stream;
+  for (size_t i = garbled.size() / 2; i < garbled.size() / 2 + 64; ++i) garbled[i] = '\xff';
+  for (const std::string& data : {stream.substr(0, stream.size() / 2), garbled}) {
+    Opened o = Open(testing::MakeRawZip("a.pdb/AB/a.sym", data, ZIP_CM_DEFLATE,
+                                        static_cast<uint32_t>(text.size()), testing::Crc32(text)));
+    ASSERT_EQ(o.plan.members.size(), 1u);
+    Kept k = ReadKeeping(*o.reader, o.plan.members[0]);
+    EXPECT_EQ(k.status.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(k.status.message().find("Archive member 'a.pdb/AB/a.sym' is corrupt"),
+              std::string::npos)
+        << k.status.message();
+  }
+}
+
+TEST(MemberReaderTest, KeepingDeflateChecksCrcAndDeclaredSize) {
+  auto zip = testing::MakeZip({{"a.pdb/AB/a.sym", Text(5000)}});
+  ASSERT_TRUE(zip.ok());
+  std::string wrong_crc = *zip;
+  ASSERT_TRUE(testing::PatchCrc(wrong_crc, "a.pdb/AB/a.sym", 0x12345678).ok());
+  Opened o = Open(wrong_crc);
+  EXPECT_EQ(ReadKeeping(*o.reader, o.plan.members[0]).status.message(),
+            "Archive member 'a.pdb/AB/a.sym' is corrupt (CRC mismatch)");
+
+  // A bomb lying about its size stops within one chunk, before handing over its data.
+  auto bomb = testing::MakeZip({{"a.pdb/AB/a.sym", std::string(64 << 20, 'z')}});
+  ASSERT_TRUE(bomb.ok());
+  ASSERT_TRUE(testing::PatchUncompressedSize(*bomb, "a.pdb/AB/a.sym", 1000).ok());
+  Opened b = Open(*bomb);
+  Kept k = ReadKeeping(*b.reader, b.plan.members[0]);
+  EXPECT_NE(k.status.message().find("inflates to more than its declared 1000 bytes"),
+            std::string::npos);
+  EXPECT_LE(k.data.size(), 1000u);
+}
+
+TEST(MemberReaderTest, KeepingDeflateIsOnlyForDeflatedMembers) {
+  auto zip = testing::MakeZip({{"a.pdb/AB/a.sym", Text(5000), ZipEntry::Kind::kFile, false}});
+  ASSERT_TRUE(zip.ok());
+  Opened o = Open(*zip);
+  EXPECT_EQ(ReadKeeping(*o.reader, o.plan.members[0]).status.code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

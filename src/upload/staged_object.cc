@@ -17,6 +17,13 @@ StagedObject::StagedObject(MemoryBudget& budget, std::string tmp_dir, uint64_t m
 
 StagedObject::~StagedObject() { budget_.Release(reserved_); }
 
+void StagedObject::Expect(uint64_t bytes) {
+  if (file_ || bytes <= reserved_ || bytes > max_in_memory_) return;
+  if (!budget_.TryReserve(bytes - reserved_)) return;
+  reserved_ = bytes;
+  memory_.reserve(bytes);
+}
+
 Status StagedObject::Append(std::string_view data) {
   size_ += data.size();
   if (!file_) {

@@ -39,6 +39,9 @@ class StagedObject {
   StagedObject(StagedObject&&) = delete;
   StagedObject& operator=(StagedObject&&) = delete;
 
+  // Hint: about `bytes` will be appended in all. Reserves that much memory up front (when it fits
+  // in memory and the budget), so appending does not regrow the buffer. Call before Append.
+  void Expect(uint64_t bytes);
   Status Append(std::string_view data);
   // Closes the file (if any); no Append afterwards.
   Status Finish();

@@ -1,10 +1,12 @@
 // UploadService: the upload pipeline of http-api.md §2, independent of HTTP.
 //
 //   inspect (central directory, every spec check) → per member, in parallel on the WorkerPool:
-//   pin key, Head (one stat, no listing), read + verify (size, CRC, bomb limits), MD5, .sym header,
-//   gzip (ISA-L) into a staged object → if every member passed: create the uploads row → per
-//   member, in parallel: store under the key lock unless another upload stored it meanwhile,
-//   file_uploads row, AddStoredKey, InvalidationBus::Publish → complete the uploads row.
+//   pin key, Head (one stat, no listing), then in one pass read + verify (size, CRC, bomb limits),
+//   MD5, .sym header, and stage the stored bytes: a deflated member compressed at least 2:1 keeps
+//   its own deflate stream inside a gzip wrapper, any other is gzipped with ISA-L → if every member
+//   passed: create the uploads row → per member, in parallel: store under the key lock unless
+//   another upload stored it meanwhile, file_uploads row, AddStoredKey, InvalidationBus::Publish →
+//   complete the uploads row.
 //
 // Nothing is stored and no row is written when any check fails. A storage failure while storing
 // leaves the uploads row with completed_at null and stored_keys saying what was stored; a retry
@@ -78,7 +80,10 @@ class UploadService {
 
  private:
   struct MemberWork;
+  class MemberScan;
   Status Prepare(MemberWork& work, class MemberReader& reader);
+  Result<bool> StageKeptDeflate(MemberWork& work, MemberReader& reader);
+  Status StageOwnOutput(MemberWork& work, MemberReader& reader);
   Status Store(MemberWork& work, int64_t upload_id);
 
   const UploadConfig& config_;

@@ -1,10 +1,12 @@
 #include "upload/upload_service.h"
 
 #include <gtest/gtest.h>
+#include <zip.h>
 
 #include <thread>
 
 #include "common/hashing.h"
+#include "upload/gzip_compressor.h"
 #include "upload/helper_fanout.h"
 #include "upload/testing/fakes.h"
 #include "upload/testing/zip_builder.h"
@@ -141,6 +143,45 @@ TEST_F(UploadServiceTest, ChangedContentIsRewrittenAsUpdate) {
   ASSERT_EQ(files->size(), 1u);
   EXPECT_TRUE((*files)[0].update);
   EXPECT_EQ(*testing::Gunzip(store_.Snapshot().at("a.pdb/AB/a.sym").data), changed);
+}
+
+TEST_F(UploadServiceTest, WellCompressedDeflateIsKeptOthersAreRecompressed) {
+  UploadService s = Service();
+  std::string text = Sym("a.pdb", "AB", 20000);
+  std::string stream = testing::RawDeflate(text, 9);
+  auto upload_raw = [&](const std::string& key, const std::string& data, uint16_t method) {
+    std::string path = ::testing::TempDir() + "/raw-" + std::to_string(counter_++) + ".zip";
+    testing::WriteFileOrDie(
+        path, testing::MakeRawZip(key, data, method, static_cast<uint32_t>(text.size()),
+                                  testing::Crc32(text)));
+    return UploadFile(s, path);
+  };
+  ASSERT_TRUE(upload_raw("a.pdb/A1/a.sym", stream, ZIP_CM_DEFLATE).ok());
+  ASSERT_TRUE(upload_raw("a.pdb/A2/a.sym", stream + "xx", ZIP_CM_DEFLATE).ok());
+  ASSERT_TRUE(upload_raw("a.pdb/A3/a.sym", text, ZIP_CM_STORE).ok());
+  // Barely compressed (stored deflate blocks): recompressed.
+  ASSERT_TRUE(upload_raw("a.pdb/A4/a.sym", testing::RawDeflate(text, 0), ZIP_CM_DEFLATE).ok());
+
+  auto objects = store_.Snapshot();
+  ASSERT_EQ(objects.size(), 4u);
+  for (const auto& [key, object] : objects) {
+    EXPECT_EQ(*testing::Gunzip(object.data), text) << key;
+    EXPECT_EQ(object.info.content_encoding, "gzip");
+    EXPECT_EQ(object.info.metadata.at("original_size"), std::to_string(text.size()));
+    EXPECT_EQ(object.info.metadata.at("original_md5_hash"), Md5Hex(text));
+  }
+  // The client's stream, stored as it came.
+  EXPECT_EQ(objects.at("a.pdb/A1/a.sym").data,
+            std::string(GzipHeader()) + stream + GzipTrailer(testing::Crc32(text), text.size()));
+  // Bytes after the stream, stored blocks: our own output, much smaller than the input.
+  for (const char* key : {"a.pdb/A2/a.sym", "a.pdb/A3/a.sym", "a.pdb/A4/a.sym"}) {
+    EXPECT_NE(objects.at(key).data.find(stream), 0u) << key;
+    EXPECT_LT(objects.at(key).data.size(), text.size() / 3) << key;
+  }
+  // Kept or not, the same content uploaded again is skipped.
+  auto again = upload_raw("a.pdb/A4/a.sym", stream, ZIP_CM_DEFLATE);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->skipped_keys, std::vector<std::string>{"a.pdb/A4/a.sym"});
 }
 
 TEST_F(UploadServiceTest, CorruptMemberLeavesStorageAndDatabaseUntouched) {

@@ -115,6 +115,74 @@ Status PatchUncompressedSize(std::string& zip, const std::string& name, uint32_t
   return n > 0 ? Status::Ok() : NotFound(name);
 }
 
+std::string MakeRawZip(const std::string& name, const std::string& data, uint16_t method,
+                       uint32_t size, uint32_t crc) {
+  auto put = [](std::string& s, uint64_t v, int bytes) {
+    s.resize(s.size() + bytes);
+    StoreLe(s, s.size() - bytes, v, bytes);
+  };
+  // Fields shared by the local and central headers, from "version needed" to "extra length".
+  auto common = [&](std::string& s) {
+    put(s, 20, 2);      // version needed
+    put(s, 0, 2);       // flags
+    put(s, method, 2);  // method
+    put(s, 0, 2);       // time
+    put(s, 0x21, 2);    // date: 1980-01-01
+    put(s, crc, 4);
+    put(s, data.size(), 4);
+    put(s, size, 4);
+    put(s, name.size(), 2);
+    put(s, 0, 2);  // extra length
+  };
+  std::string zip;
+  put(zip, 0x04034b50, 4);
+  common(zip);
+  zip += name;
+  zip += data;
+  size_t central_at = zip.size();
+  put(zip, 0x02014b50, 4);
+  put(zip, 20, 2);  // version made by
+  common(zip);
+  put(zip, 0, 2);  // comment length
+  put(zip, 0, 2);  // disk number
+  put(zip, 0, 2);  // internal attributes
+  put(zip, 0, 4);  // external attributes
+  put(zip, 0, 4);  // local header offset
+  zip += name;
+  size_t central_size = zip.size() - central_at;
+  put(zip, 0x06054b50, 4);
+  put(zip, 0, 2);
+  put(zip, 0, 2);
+  put(zip, 1, 2);
+  put(zip, 1, 2);
+  put(zip, central_size, 4);
+  put(zip, central_at, 4);
+  put(zip, 0, 2);
+  return zip;
+}
+
+std::string RawDeflate(const std::string& data, int level) {
+  z_stream z{};
+  if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::runtime_error("deflateInit2");
+  }
+  std::string out(deflateBound(&z, data.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&z, Z_FINISH);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw std::runtime_error("deflate");
+  out.resize(z.total_out);
+  return out;
+}
+
+uint32_t Crc32(const std::string& data) {
+  return static_cast<uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+}
+
 std::string ReadFileOrDie(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + path);

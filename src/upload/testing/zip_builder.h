@@ -29,6 +29,17 @@ Status PatchCrc(std::string& zip, const std::string& name, uint32_t crc);
 // Rewrites the declared uncompressed size of `name` in both headers (non-zip64 archives).
 Status PatchUncompressedSize(std::string& zip, const std::string& name, uint32_t size);
 
+// A one-member zip written byte by byte, so the member's data can be anything: `data` is stored as
+// the member's compressed bytes with the given method, declared size and CRC-32 (for forging
+// truncated streams or bytes after a stream's end).
+std::string MakeRawZip(const std::string& name, const std::string& data, uint16_t method,
+                       uint32_t size, uint32_t crc);
+
+// Raw deflate (no wrapper) of `data` with zlib at `level`.
+std::string RawDeflate(const std::string& data, int level = 6);
+// zlib's CRC-32 of `data`.
+uint32_t Crc32(const std::string& data);
+
 std::string ReadFileOrDie(const std::string& path);
 void WriteFileOrDie(const std::string& path, const std::string& data);
 
