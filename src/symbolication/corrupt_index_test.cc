@@ -113,6 +113,29 @@ TEST(CorruptIndexTest, DirectTableMustNotPointAboveItsBucket) {
       << idx.status().message();
 }
 
+// Found by index_loader_fuzzer: a range whose next entry points past the restart points made the
+// loader read beyond LineSkips while checking them.
+TEST(CorruptIndexTest, RangeSlicesPastTheirTablesAreRejected) {
+  std::string good = BuildFrom("symbols/ssltunnel/8A07C88A3DA44E20A3490D88791183060/ssltunnel.sym");
+  format::Header h;
+  std::memcpy(&h, good.data(), sizeof(h));
+  uint64_t offsets[format::kSectionCount];
+  format::SectionOffsets(h, offsets);
+  ASSERT_GE(h.section_sizes[format::kRangeEntries], 3 * sizeof(format::RangeEntry));
+  for (size_t field :
+       {offsetof(format::RangeEntry, line_pos), offsetof(format::RangeEntry, skip_begin),
+        offsetof(format::RangeEntry, inline_begin)}) {
+    std::string bad = good;
+    const uint32_t huge = 0x7FFFFFF0u;
+    std::memcpy(bad.data() + offsets[format::kRangeEntries] + sizeof(format::RangeEntry) + field,
+                &huge, sizeof(huge));
+    auto idx = SymbolIndex::FromBytes(bad, OpenOptions{.verify_checksum = false});
+    ASSERT_FALSE(idx.ok()) << field;
+    EXPECT_NE(idx.status().message().find("range slices"), std::string::npos)
+        << idx.status().message();
+  }
+}
+
 TEST(CorruptIndexTest, OlderFormatVersionIsRejectedByName) {
   std::string good = BuildFrom("breakpad-format/module1.out");
   for (uint32_t version : {1u, format::kIndexVersion + 1}) {

@@ -254,6 +254,11 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   for (uint64_t i = 0; i < symbols_count_; ++i) {
     if (symbols_[i].name >= strings_count_) return Corrupt("symbol name out of bounds");
   }
+  if (entries_[ranges_count_].line_pos != line_stream_size_ ||
+      entries_[ranges_count_].skip_begin != skips_count_ ||
+      entries_[ranges_count_].inline_begin != inlines_count_) {
+    return Corrupt("range sentinel mismatch");
+  }
   for (uint64_t i = 0; i <= ranges_count_; ++i) {
     const f::RangeEntry& e = entries_[i];
     if (e.symbol != f::kNone && e.symbol >= symbols_count_)
@@ -261,7 +266,8 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
     if (i == ranges_count_) break;
     const f::RangeEntry& next = entries_[i + 1];
     if (e.line_pos > next.line_pos || e.skip_begin > next.skip_begin ||
-        e.inline_begin > next.inline_begin) {
+        e.inline_begin > next.inline_begin || next.line_pos > line_stream_size_ ||
+        next.skip_begin > skips_count_ || next.inline_begin > inlines_count_) {
       return Corrupt("range slices out of order");
     }
     // Restart points inside their range's bytes (the decoder stops at the range end in any case).
@@ -269,11 +275,6 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
       if (skips_[k].pos < e.line_pos || skips_[k].pos > next.line_pos)
         return Corrupt("line skip out of its range");
     }
-  }
-  if (entries_[ranges_count_].line_pos != line_stream_size_ ||
-      entries_[ranges_count_].skip_begin != skips_count_ ||
-      entries_[ranges_count_].inline_begin != inlines_count_) {
-    return Corrupt("range sentinel mismatch");
   }
   // Line entries are not checked here: the decoder stays inside its range's bytes and every file
   // index it yields goes through File(), which answers "" when out of bounds.
@@ -397,6 +398,21 @@ void SymbolIndex::LookupBatch(std::span<const uint64_t> addresses,
       __builtin_prefetch(skips_ + e.skip_begin);
       __builtin_prefetch(line_stream_ + e.line_pos);
       __builtin_prefetch(inlines_ + e.inline_begin);
+    }
+    // Second level: the name's string offset and the line bytes the decoder will start at.
+    for (size_t i = 0; i < m; ++i) {
+      if (idx[i] == kNoRange) continue;
+      const f::RangeEntry& e = entries_[idx[i]];
+      if (e.symbol == f::kNone) continue;
+      __builtin_prefetch(string_offsets_ + symbols_[e.symbol].name);
+      const f::RangeEntry& next = entries_[idx[i] + 1];
+      const uint64_t off = a[i] - starts_[idx[i]];
+      const uint64_t si = UpperBound(e.skip_begin, next.skip_begin, off,
+                                     [&](uint64_t k) { return skips_[k].offset; });
+      __builtin_prefetch(line_stream_ + (si > e.skip_begin ? skips_[si - 1].pos : e.line_pos));
+      const uint64_t ni = UpperBound(e.inline_begin, next.inline_begin, off,
+                                     [&](uint64_t k) { return inlines_[k].start; });
+      if (ni > e.inline_begin) __builtin_prefetch(sites_ + (inlines_[ni - 1].site & f::kSiteMask));
     }
     for (size_t i = 0; i < m; ++i) {
       LookupResult* r = &results[g + i];
