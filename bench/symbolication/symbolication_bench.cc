@@ -4,6 +4,7 @@
 //   counter BM_WcL/<input>          reference in the same run: count '\n' with memchr, what `wc -l`
 //   does BM_Lookup/<input>       random addresses inside the module (items/s = lookups/s)
 //   BM_LookupInline/<input> random addresses that have inline frames
+//   BM_LookupBatch[Inline]/<input>  the same addresses through LookupBatch, 1,000 per call
 //   BM_SortedArraySearch    reference: one binary search over the same range starts (a floor)
 //   BM_WarmRequest          1,000 frames over 10 modules through the v5 JSON parse + service +
 //   format,
@@ -22,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <span>
 #include <sstream>
 
 #include "common/invalidation_bus.h"
@@ -254,6 +256,30 @@ void BM_Lookup(benchmark::State& state, const std::string& name, bool inlines) {
   state.counters["hit_rate"] = static_cast<double>(found) / static_cast<double>(state.iterations());
 }
 
+// LookupBatch over 1,000 consecutive addresses of the same list (items/s = lookups/s).
+void BM_LookupBatch(benchmark::State& state, const std::string& name, bool inlines) {
+  Input& in = GetInput(name);
+  const std::vector<uint64_t>& addrs = inlines ? InlineAddresses(in) : in.addresses;
+  constexpr size_t kBatch = 1000;
+  if (addrs.size() < kBatch) {
+    state.SkipWithError("too few addresses");
+    return;
+  }
+  std::vector<LookupResult> results(kBatch);
+  size_t pos = 0;
+  uint64_t found = 0;
+  for (auto _ : state) {
+    if (pos + kBatch > addrs.size()) pos = 0;
+    in.index->LookupBatch(std::span<const uint64_t>(addrs.data() + pos, kBatch), results);
+    for (const LookupResult& r : results) found += r.found;
+    benchmark::DoNotOptimize(results.data());
+    pos += kBatch;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+  state.counters["hit_rate"] =
+      static_cast<double>(found) / static_cast<double>(state.iterations() * kBatch);
+}
+
 void BM_SortedArraySearch(benchmark::State& state, const std::string& name) {
   Input& in = GetInput(name);
   size_t i = 0;
@@ -399,6 +425,7 @@ void Register() {
     benchmark::RegisterBenchmark(("BM_WcL/" + label).c_str(), BM_WcL, n)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("BM_Lookup/" + label).c_str(), BM_Lookup, n, false);
+    benchmark::RegisterBenchmark(("BM_LookupBatch/" + label).c_str(), BM_LookupBatch, n, false);
     benchmark::RegisterBenchmark(("BM_SortedArraySearch/" + label).c_str(), BM_SortedArraySearch,
                                  n);
   }
@@ -406,9 +433,15 @@ void Register() {
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("BM_WcL/tiled_inline", BM_WcL, std::string("tiled_inline"))
       ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_Lookup/tiled_inline", BM_Lookup, std::string("tiled_inline"),
+                               false);
+  benchmark::RegisterBenchmark("BM_LookupBatch/tiled_inline", BM_LookupBatch,
+                               std::string("tiled_inline"), false);
   for (const std::string& n : {std::string("tiled_inline"), std::string(kInlineRich)}) {
     std::string label = n.substr(n.rfind('/') + 1);
     benchmark::RegisterBenchmark(("BM_LookupInline/" + label).c_str(), BM_Lookup, n, true);
+    benchmark::RegisterBenchmark(("BM_LookupBatchInline/" + label).c_str(), BM_LookupBatch, n,
+                                 true);
   }
   benchmark::RegisterBenchmark("BM_WarmRequest", BM_WarmRequest)
       ->Unit(benchmark::kMicrosecond)
