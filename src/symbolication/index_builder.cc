@@ -231,15 +231,14 @@ struct SiteKeyHash {
   }
 };
 
-void PutVarint(std::string* out, uint64_t v) {
-  char buf[10];
-  size_t n = 0;
+// Appends v as a LEB128 varint at p (at most 10 bytes); returns the end.
+char* PutVarint(char* p, uint64_t v) {
   while (v >= 0x80) {
-    buf[n++] = static_cast<char>(v | 0x80);
+    *p++ = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  buf[n++] = static_cast<char>(v);
-  out->append(buf, n);
+  *p++ = static_cast<char>(v);
+  return p;
 }
 
 struct Segment {
@@ -850,8 +849,9 @@ class Builder : public SymVisitor {
       uint64_t head = uint64_t{l.offset - prev_offset} << 3;
       prev_offset = l.offset;
       const uint32_t file = l.file & ~kRawLineBase;
+      char buf[40];  // four varints at most
       if (file == kRawLineGap) {
-        PutVarint(stream, head | f::kLineGap);
+        stream->append(buf, static_cast<size_t>(PutVarint(buf, head | f::kLineGap) - buf));
         continue;
       }
       uint64_t base_distance = 0;
@@ -863,11 +863,12 @@ class Builder : public SymVisitor {
         }
       }
       if (file != prev_file) head |= f::kLineFile;
-      PutVarint(stream, head);
+      char* p = PutVarint(buf, head);
       const uint32_t d = static_cast<uint32_t>(l.line) - prev_line;
-      PutVarint(stream, (d << 1) ^ (0u - (d >> 31)));  // zigzag
-      if (head & f::kLineFile) PutVarint(stream, file);
-      if (head & f::kLineBase) PutVarint(stream, base_distance);
+      p = PutVarint(p, (d << 1) ^ (0u - (d >> 31)));  // zigzag
+      if (head & f::kLineFile) p = PutVarint(p, file);
+      if (head & f::kLineBase) p = PutVarint(p, base_distance);
+      stream->append(buf, static_cast<size_t>(p - buf));
       prev_line = static_cast<uint32_t>(l.line);
       prev_file = file;
     }
