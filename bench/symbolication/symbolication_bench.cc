@@ -317,7 +317,6 @@ class MemoryStore : public storage::ObjectStore {
     return std::vector<storage::ListEntry>{};
   }
   std::optional<std::string> PublicUrl(std::string_view) const override { return std::nullopt; }
-  std::optional<std::string> LocalPath(std::string_view) const override { return std::nullopt; }
   Status Ping() override { return Status::Ok(); }
 
  private:

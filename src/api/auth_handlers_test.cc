@@ -31,12 +31,12 @@ class AuthInfoTest : public ::testing::Test {
     request.path = "/upload/auth_info/";
     if (token) request.headers.Add("Auth-Token", *token);
     if (std::optional<http::Response> rejected = route.options.authenticate(request)) {
-      return *rejected;
+      return std::move(*rejected);
     }
     std::optional<http::Response> response;
     route.handler(request, [&](http::Response r) { response = std::move(r); });
     EXPECT_TRUE(response.has_value()) << "the handler did not respond";
-    return response ? *response : http::Response{};
+    return response ? std::move(*response) : http::Response{};
   }
 
   auth::CreatedToken Create(const std::string& email, std::vector<std::string> permissions) {

@@ -56,9 +56,16 @@ http::Response Serve(download::DownloadService& service, const http::Request& re
   for (auto& [name, value] : plan.headers) r.headers.Add(std::move(name), std::move(value));
   r.head_only = head;
   using Body = download::ServePlan::Body;
-  if (plan.body == Body::kStored && result.local_path) {
-    r.file =
-        http::FileRange{*result.local_path, plan.offset, plan.length.value_or(result.meta.size)};
+  if (plan.body == Body::kStored && result.local_file) {
+    // The stored bytes go out with sendfile from one open(2) of the object (none for HEAD).
+    Fd fd;
+    if (!head) {
+      Result<Fd> opened = service.OpenLocal(result.storage_key);
+      if (!opened.ok()) return ErrorResponse(opened.status(), "download " + request.path);
+      fd = std::move(opened).value();
+    }
+    r.file = http::FileRange{std::move(fd), result.storage_key, plan.offset,
+                             plan.length.value_or(result.meta.size)};
   } else if (plan.body != Body::kNone) {
     // Opened lazily by the first Read, which the server runs on the pool (never for HEAD).
     std::shared_ptr<download::ObjectBody> body =

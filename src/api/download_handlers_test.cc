@@ -1,6 +1,7 @@
 #include "api/download_handlers.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <future>
@@ -112,17 +113,35 @@ TEST_F(DownloadHandlersTest, RoutesAreInlineForDownloads) {
 }
 
 TEST_F(DownloadHandlersTest, GzipPassthroughFromLocalFile) {
-  store_.local_root = "/data";
+  store_.local_files = true;
   PutSym("xul.pdb/" + kId + "/xul.sym", "MODULE windows x86 " + kId + " xul.pdb\n");
+  const std::string& stored = store_.objects.begin()->second.data;
   auto r = Download("GET", "xul.pdb", kId, "xul.sym", {{"Accept-Encoding", "gzip"}});
   EXPECT_EQ(r.status, 200);
   ASSERT_TRUE(r.file.has_value());
-  EXPECT_EQ(r.file->path, "/data/xul.pdb/" + kId + "/xul.sym");
+  EXPECT_EQ(r.file->name, "xul.pdb/" + kId + "/xul.sym");
+  ASSERT_TRUE(r.file->fd.valid()) << "GET opens the object once, for sendfile";
+  std::string sent(stored.size() + 1, '\0');
+  ssize_t n = ::pread(r.file->fd.get(), sent.data(), sent.size(), 0);
+  EXPECT_EQ(sent.substr(0, n > 0 ? static_cast<size_t>(n) : 0), stored);
   EXPECT_EQ(r.file->offset, 0u);
-  EXPECT_EQ(r.file->length, store_.objects.begin()->second.data.size());
+  EXPECT_EQ(r.file->length, stored.size());
   EXPECT_EQ(H(r, "Content-Encoding"), "gzip");
   EXPECT_EQ(H(r, "Access-Control-Allow-Origin"), "*");
   EXPECT_EQ(H(r, "Debug-Time"), "<absent>");
+
+  // HEAD announces the length without opening anything.
+  r = Download("HEAD", "xul.pdb", kId, "xul.sym", {{"Accept-Encoding", "gzip"}});
+  EXPECT_EQ(r.status, 200);
+  ASSERT_TRUE(r.file.has_value());
+  EXPECT_FALSE(r.file->fd.valid());
+  EXPECT_EQ(r.file->length, stored.size());
+
+  // The object vanished after the (memoized) existence check: a clean 404, not a 500.
+  store_.objects.clear();
+  r = Download("GET", "xul.pdb", kId, "xul.sym", {{"Accept-Encoding", "gzip"}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_FALSE(r.file.has_value());
 }
 
 TEST_F(DownloadHandlersTest, DecodedStreamWithoutGzipAndRanges) {

@@ -101,9 +101,6 @@ class DirectoryStore : public storage::ObjectStore {
     return InvalidArgument("listing is not supported by the offline symbol directory");
   }
   std::optional<std::string> PublicUrl(std::string_view) const override { return std::nullopt; }
-  std::optional<std::string> LocalPath(std::string_view key) const override {
-    return dir_ + "/" + std::string(key);
-  }
   Status Ping() override { return Status::Ok(); }
 
  private:

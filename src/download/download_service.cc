@@ -149,7 +149,7 @@ std::optional<DownloadResult> DownloadService::Resolve(const DownloadRequest& re
       r.kind = Kind::kFound;
       r.storage_key = candidates[i];
       r.meta = std::move(*found).value();
-      r.local_path = store_.LocalPath(candidates[i]);
+      r.local_file = store_.HasLocalFiles();
       if (auto url = store_.PublicUrl(candidates[i])) r.location = std::move(*url);
       return r;
     }
@@ -208,6 +208,10 @@ std::unique_ptr<ObjectBody> DownloadService::OpenBody(const std::string& storage
                                                       uint64_t offset,
                                                       std::optional<uint64_t> length) {
   return std::make_unique<ObjectBody>(store_, storage_key, gunzip, offset, length);
+}
+
+Result<Fd> DownloadService::OpenLocal(const std::string& storage_key) const {
+  return store_.OpenLocal(storage_key);
 }
 
 Result<std::string> DownloadService::MissingSymbolsCsv(TimestampMicros since) {

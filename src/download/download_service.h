@@ -15,8 +15,8 @@
 // Threads: Download() never blocks when the cache is in-process (Cache::InProcess) and the memo
 // answers: it then calls `done` before returning, on the caller's (io) thread. Otherwise it hops to
 // the WorkerPool with TrySubmit; a full queue answers kUnavailable at once. ObjectStore::PublicUrl
-// and LocalPath are called on the calling thread: both are pure computations in every backend (no
-// I/O). All methods are thread-safe. The service must outlive the routes that use it; its
+// and HasLocalFiles are called on the calling thread: both are pure computations in every backend
+// (no I/O). All methods are thread-safe. The service must outlive the routes that use it; its
 // destructor unsubscribes from the bus and flushes pending missing-symbol counts.
 #pragma once
 
@@ -28,6 +28,7 @@
 
 #include "cache/memoize.h"
 #include "common/config.h"
+#include "common/fd.h"
 #include "common/status.h"
 #include "db/database.h"
 #include "download/missing_recorder.h"
@@ -76,7 +77,7 @@ struct DownloadResult {
   std::string location;
   std::string storage_key;
   ObjectMeta meta;
-  std::optional<std::string> local_path;  // the object's file, on local storage
+  bool local_file = false;  // the store has the object as a local file (OpenLocal, sendfile)
   Status status;
   bool from_memo = false;  // answered on the calling thread without a worker hop
 };
@@ -99,6 +100,10 @@ class DownloadService {
   // ObjectBody.
   std::unique_ptr<ObjectBody> OpenBody(const std::string& storage_key, bool gunzip, uint64_t offset,
                                        std::optional<uint64_t> length);
+
+  // The stored bytes of a found object as an open read-only descriptor (local storage only; see
+  // ObjectStore::OpenLocal). One open(2); callable on an io thread.
+  Result<Fd> OpenLocal(const std::string& storage_key) const;
 
   // The recorded .sym for (debug_filename, debug_id) or (code_file, code_id); kNotFound. Blocking.
   Result<SymbolRecord> LookupSymbol(const std::string& file, const std::string& id, bool refresh);

@@ -148,13 +148,23 @@ TEST_F(DownloadServiceTest, TrySearchesRegularThenTry) {
       << "regular storage first";
 }
 
-TEST_F(DownloadServiceTest, PublicUrlAndLocalPath) {
+TEST_F(DownloadServiceTest, PublicUrlAndLocalFiles) {
   store_.public_base = "https://cdn.example/";
-  store_.local_root = "/data";
   PutSym(std::string("xul.pdb/") + kId + "/xul.sym");
   auto r = Get(Req("xul.pdb", kId, "xul.sym"));
   EXPECT_EQ(r.location, std::string("https://cdn.example/xul.pdb/") + kId + "/xul.sym");
-  EXPECT_EQ(r.local_path, std::string("/data/xul.pdb/") + kId + "/xul.sym");
+  EXPECT_FALSE(r.local_file);
+  EXPECT_EQ(service_->OpenLocal(r.storage_key).status().code(), StatusCode::kInvalidArgument);
+
+  store_.local_files = true;
+  r = Get(Req("xul.pdb", kId, "xul.sym"));
+  EXPECT_TRUE(r.local_file);
+  Result<Fd> fd = service_->OpenLocal(r.storage_key);
+  ASSERT_TRUE(fd.ok()) << fd.status().ToString();
+  char buf[64];
+  ssize_t n = ::pread(fd->get(), buf, sizeof buf, 0);
+  EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0),
+            store_.objects.begin()->second.data);
 }
 
 TEST_F(DownloadServiceTest, CodeIdRedirectKeepsQueryAndIsMemoized) {

@@ -1,6 +1,9 @@
 // Small in-memory fakes of ObjectStore and Database for the download unit tests.
 #pragma once
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -61,19 +64,30 @@ class FakeStore : public storage::ObjectStore {
     if (public_base.empty()) return std::nullopt;
     return public_base + std::string(key);
   }
-  std::optional<std::string> LocalPath(std::string_view key) const override {
-    if (local_root.empty()) return std::nullopt;
-    return local_root + "/" + std::string(key);
+  bool HasLocalFiles() const override { return local_files; }
+  // A memfd holding the object's bytes (a real descriptor the server could sendfile).
+  Result<Fd> OpenLocal(std::string_view key) const override {
+    if (!local_files) return InvalidArgument("fake store has no local files");
+    std::lock_guard lock(mu);
+    auto it = objects.find(std::string(key));
+    if (it == objects.end()) return NotFound("no object " + std::string(key));
+    Fd fd(::memfd_create("fake-object", MFD_CLOEXEC));
+    const std::string& data = it->second.data;
+    if (!fd.valid() ||
+        ::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
+      return Internal("memfd");
+    }
+    return fd;
   }
   Status Ping() override { return Status::Ok(); }
 
-  std::mutex mu;
+  mutable std::mutex mu;
   std::map<std::string, Object> objects;
   std::atomic<int> heads{0};
   int version = 0;
   bool fail_head = false;
   std::string public_base;
-  std::string local_root;
+  bool local_files = false;
   size_t read_chunk = 7;  // small reads exercise the streaming code
 };
 
@@ -196,7 +210,7 @@ class FakeDb : public db::Database {
     return t;
   }
 
-  std::mutex mu;
+  mutable std::mutex mu;
   std::vector<db::FileUpload> files;
   std::map<std::string, db::MissingSymbol> missing;
   std::atomic<int> symbol_lookups{0};

@@ -70,6 +70,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void WriteResponse(Response response);
   void BuildHead(int status, std::string_view content_length, bool chunked);
   void SendFileChunk();
+  bool TrySendHeadBeforeFile();
   void PumpProducer();
   void OnProduced(Result<size_t> produced);
   void LogAndRecord(int status);

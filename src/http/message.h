@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/fd.h"
 #include "common/status.h"
 
 namespace sigil::http {
@@ -73,8 +74,13 @@ struct Request {
 // the bytes written, 0 at the end, or an error (the connection is then closed).
 using BodyProducer = std::function<Result<size_t>(char* buf, size_t size)>;
 
+// A body sent with sendfile(2) from an open file: bytes [offset, offset + length) of `fd`. The
+// server checks that `fd` is a regular file at least offset + length long (else 500) and closes it
+// when the response ends. For HEAD responses `fd` may be empty (only `length` is used). `name`
+// identifies the file in logs.
 struct FileRange {
-  std::string path;
+  Fd fd;
+  std::string name;
   uint64_t offset = 0;
   uint64_t length = 0;
 };

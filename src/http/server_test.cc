@@ -2,6 +2,7 @@
 // metrics, access log, worker-pool overload and graceful shutdown.
 #include "http/server.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -264,31 +265,40 @@ TEST(ServerTest, MalformedRequestGets400AndClose) {
   EXPECT_NE(raw.find("{\"error\": \"Bad Request"), std::string::npos);
 }
 
+// Opens `path` read-only for a FileRange (an invalid Fd when it does not exist).
+Fd OpenRead(const std::string& path) { return Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); }
+
 TEST(ServerTest, ServesFileRanges) {
   test::TempDir dir;
   std::string big(3 << 20, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 7 + i / 4096) % 26);
   std::string path = dir.WriteFile("big.bin", big);
   RouteTable routes;
-  routes.Add({"GET", "HEAD"}, "/whole", [path, &big](Request&, Responder done) {
+  routes.Add({"GET", "HEAD"}, "/whole", [path, &big](Request& req, Responder done) {
     Response r;
     r.headers.Add("Content-Type", "application/octet-stream");
-    r.file = FileRange{path, 0, big.size()};
+    // HEAD needs no descriptor, only the length.
+    r.file = FileRange{req.method == "HEAD" ? Fd() : OpenRead(path), "big", 0, big.size()};
     done(std::move(r));
   });
   routes.Add({"GET"}, "/range", [path](Request&, Responder done) {
     Response r;
-    r.file = FileRange{path, 1000, 5000};
+    r.file = FileRange{OpenRead(path), "big", 1000, 5000};
     done(std::move(r));
   });
   routes.Add({"GET"}, "/missing", [&dir](Request&, Responder done) {
     Response r;
-    r.file = FileRange{dir.Join("nope"), 0, 10};
+    r.file = FileRange{OpenRead(dir.Join("nope")), "nope", 0, 10};
     done(std::move(r));
   });
   routes.Add({"GET"}, "/short", [path](Request&, Responder done) {
     Response r;
-    r.file = FileRange{path, 0, (3 << 20) + 1};
+    r.file = FileRange{OpenRead(path), "big", 0, (3 << 20) + 1};
+    done(std::move(r));
+  });
+  routes.Add({"GET"}, "/directory", [&dir](Request&, Responder done) {
+    Response r;
+    r.file = FileRange{OpenRead(dir.path()), "dir", 0, 0};
     done(std::move(r));
   });
   TestServer server(std::move(routes));
@@ -306,7 +316,16 @@ TEST(ServerTest, ServesFileRanges) {
   EXPECT_EQ(r.status, 500);
   r = client.Get("/short");
   EXPECT_EQ(r.status, 500);
+  r = client.Get("/directory");
+  EXPECT_EQ(r.status, 500);
   EXPECT_EQ(client.Get("/range").status, 200);
+  // Keep-alive: many file responses in a row on one connection (head sent with MSG_MORE, then
+  // sendfile) arrive whole and in order.
+  for (int i = 0; i < 50; ++i) {
+    r = client.Get(i % 2 ? "/range" : "/whole");
+    ASSERT_EQ(r.status, 200);
+    ASSERT_EQ(r.body.size(), i % 2 ? 5000u : big.size());
+  }
 }
 
 TEST(ServerTest, StreamsProducerBodies) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/fd.h"
 #include "common/status.h"
 
 namespace sigil::storage {
@@ -74,9 +75,17 @@ class ObjectStore {
   // A URL clients can fetch the object from directly (CDN/public bucket or presigned), if the
   // backend has one; nullopt means "serve the bytes through sigil".
   virtual std::optional<std::string> PublicUrl(std::string_view key) const = 0;
-  // The object's local file path when the backend is on this machine's filesystem (lets the server
-  // stream it with sendfile); nullopt otherwise. The path is read-only for callers.
-  virtual std::optional<std::string> LocalPath(std::string_view key) const = 0;
+  // Whether objects are files on this machine, so OpenLocal can hand out descriptors the server
+  // sends with sendfile(2). Pure (no I/O); the default is false.
+  virtual bool HasLocalFiles() const { return false; }
+  // The object's stored bytes opened read-only (never through a symbolic link), for zero-copy
+  // serving; the descriptor keeps the opened version readable even if the key is overwritten.
+  // kNotFound if absent; kInvalidArgument for a bad key or when !HasLocalFiles(). Blocking, but a
+  // single open(2): the download path calls it on the io thread, as nginx opens static files.
+  virtual Result<Fd> OpenLocal(std::string_view key) const {
+    return InvalidArgument("storage backend has no local files (cannot open '" + std::string(key) +
+                           "' locally)");
+  }
 
   // Cheap health check for /__heartbeat__.
   virtual Status Ping() = 0;

@@ -17,13 +17,6 @@
 
 namespace sigil::storage::fs {
 
-void Fd::Reset() {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
-}
-
 Status ErrnoStatus(int err, std::string_view what) {
   std::string message = std::string(what) + ": " + std::strerror(err);
   switch (err) {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/fd.h"
 #include "common/status.h"
 
 namespace sigil::storage::fs {
@@ -25,32 +26,8 @@ inline constexpr std::string_view kTempDirName = ".sigil-tmp";
 // Longest key component: NAME_MAX (255) minus the sidecar prefix.
 inline constexpr size_t kMaxComponentBytes = 255 - kMetaPrefix.size();
 
-// An owning file descriptor (closed on destruction). Move-only.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { Reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      Reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void Reset();
-  // Gives up ownership without closing.
-  int Release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_ = -1;
-};
+// The owning descriptor type every helper here returns (common/fd.h).
+using Fd = ::sigil::Fd;
 
 // A Status for a failed system call: "<what>: <strerror>". ENOSPC/EDQUOT/EMFILE/ENFILE map to
 // kUnavailable, everything else to kInternal.

@@ -148,14 +148,14 @@ class FsObjectStore : public ObjectStore {
 
   std::optional<std::string> PublicUrl(std::string_view) const override { return std::nullopt; }
 
-  std::optional<std::string> LocalPath(std::string_view key) const override {
-    if (!ValidateFsKey(key).ok()) return std::nullopt;
-    // Refuse paths through symlinks (the caller opens the path itself); a missing object still
-    // has its path.
-    Result<Fd> fd =
-        OpenBeneath(root_fd_.get(), std::string(key), O_PATH, key, options_.use_openat2);
-    if (!fd.ok() && fd.status().code() != StatusCode::kNotFound) return std::nullopt;
-    return root_ + "/" + std::string(key);
+  bool HasLocalFiles() const override { return true; }
+
+  Result<Fd> OpenLocal(std::string_view key) const override {
+    SIGIL_RETURN_IF_ERROR(ValidateFsKey(key));
+    // O_NONBLOCK: opening something that is not a regular file (a FIFO) must not hang the io
+    // thread; the server checks S_ISREG before sending.
+    return OpenBeneath(root_fd_.get(), std::string(key), O_RDONLY | O_NONBLOCK, key,
+                       options_.use_openat2);
   }
 
   Status Ping() override {

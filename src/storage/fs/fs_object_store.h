@@ -1,7 +1,7 @@
 // FsObjectStore: an ObjectStore over a local directory (the default, `file://<data_dir>/symbols`).
 //
 // Layout (docs/storage-layout.md): object `a/b/c` is the file `<root>/a/b/c` holding exactly the
-// stored bytes (so LocalPath can be served with sendfile); its content type, encoding, metadata and
+// stored bytes (so OpenLocal's descriptor can be served with sendfile); its content type, encoding, metadata and
 // etag live in the sidecar `<root>/a/b/.sigil-meta.c`; writes in progress are temp files in
 // `<root>/.sigil-tmp/`. Key components starting with `.sigil-` are reserved (kInvalidArgument).
 //
@@ -13,7 +13,7 @@
 //   then the directory is fsync'ed. Concurrent writers of one key serialise their publish step on
 //   an flock of the object's directory (across threads and processes); the last one wins whole.
 // - Get returns bytes and info of the same version (the sidecar binds entries to file identity).
-//   LocalPath + Head are not one snapshot: a rewrite between them can pair old info with new
+//   OpenLocal + Head are not one snapshot: a rewrite between them can pair old info with new
 //   bytes; callers that need a snapshot use Get. Symbol files are rarely rewritten.
 // - Temp files of crashed writers are never listed or read and are removed when a store is opened
 //   on the root (a live writer's temp file is flock'ed and left alone).

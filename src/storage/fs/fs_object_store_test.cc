@@ -33,6 +33,19 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+// Everything readable from `fd` from offset 0 (pread: the descriptor's offset is left alone).
+std::string ReadFd(int fd) {
+  std::string out;
+  char buf[4096];
+  for (off_t off = 0;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, off);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    off += n;
+  }
+  return out;
+}
+
 void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream(path, std::ios::binary) << data;
 }
@@ -107,15 +120,20 @@ TEST_P(FsObjectStoreTest, LayoutOnDisk) {
   EXPECT_EQ(sidecar->entries[0].etag, "\"" + Md5Hex("gz-bytes") + "\"");
   EXPECT_EQ(sidecar->entries[0].metadata, options.metadata);
 
-  std::optional<std::string> local = store_->LocalPath("xul.pdb/ABC/xul.sym");
-  ASSERT_TRUE(local.has_value());
-  EXPECT_EQ(stdfs::canonical(*local), stdfs::canonical(root_ + "/xul.pdb/ABC/xul.sym"));
+  EXPECT_TRUE(store_->HasLocalFiles());
+  Result<Fd> local = store_->OpenLocal("xul.pdb/ABC/xul.sym");
+  ASSERT_TRUE(local.ok()) << local.status().ToString();
+  EXPECT_EQ(ReadFd(local->get()), "gz-bytes");
   EXPECT_FALSE(store_->PublicUrl("xul.pdb/ABC/xul.sym").has_value());
-  EXPECT_FALSE(store_->LocalPath("../x").has_value());
+  EXPECT_EQ(store_->OpenLocal("../x").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->OpenLocal("xul.pdb/ABC/.sigil-meta.xul.sym").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->OpenLocal("xul.pdb/ABC/nope.sym").status().code(), StatusCode::kNotFound);
   // Nothing but the object is listed (no sidecar, no temp directory).
   EXPECT_THAT(*store_->List(""), ::testing::SizeIs(1));
   // An overwrite keeps the replaced version's entry second (for readers holding it open).
   ASSERT_TRUE(store_->Put("xul.pdb/ABC/xul.sym", "v2", {}).ok());
+  EXPECT_EQ(ReadFd(local->get()), "gz-bytes");  // an open descriptor keeps its version
   sidecar = Sidecar::Parse(ReadFile(root_ + "/xul.pdb/ABC/.sigil-meta.xul.sym"));
   ASSERT_TRUE(sidecar.has_value());
   ASSERT_EQ(sidecar->entries.size(), 2u);
@@ -143,7 +161,7 @@ TEST_P(FsObjectStoreTest, SymlinkedDirectoryPointingOutsideIsRefused) {
   EXPECT_EQ(store_->Put("evil/new", "x", {}).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->Put("evil/secret", "overwritten", {}).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->Delete("evil/secret").code(), StatusCode::kInvalidArgument);
-  EXPECT_FALSE(store_->LocalPath("evil/secret").has_value());
+  EXPECT_EQ(store_->OpenLocal("evil/secret").status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(*store_->List(""), IsEmpty());
   EXPECT_EQ(store_->List("evil/").status().code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE(stdfs::exists(outside_ + "/new"));
@@ -155,7 +173,7 @@ TEST_P(FsObjectStoreTest, SymlinkedObjectIsNeverFollowed) {
   stdfs::create_symlink(outside_ + "/secret", root_ + "/a/b/link");
   EXPECT_EQ(store_->Get("a/b/link").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->Exists("a/b/link").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_FALSE(store_->LocalPath("a/b/link").has_value());
+  EXPECT_EQ(store_->OpenLocal("a/b/link").status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(*store_->List("a/"), ::testing::SizeIs(1));
   // A put replaces the link itself; the target outside is untouched.
   ASSERT_TRUE(store_->Put("a/b/link", "stored", {}).ok());

@@ -170,8 +170,6 @@ std::optional<std::string> S3ObjectStore::PublicUrl(std::string_view key) const 
   return client_.PresignGet(ObjectKey(key), o.presign_expiry_s, now);
 }
 
-std::optional<std::string> S3ObjectStore::LocalPath(std::string_view) const { return std::nullopt; }
-
 Status S3ObjectStore::Ping() {
   S3Request req;
   req.method = "HEAD";

@@ -5,8 +5,8 @@
 // S3Options::exists and docs/benchmarks.md); List pages through ListObjectsV2 with continuation
 // tokens (no delimiter). PublicUrl: <public_url>/<prefix>/<key> when configured, else a presigned
 // GET URL valid presign_expiry seconds, else (expiry 0) nullopt so sigil proxies the bytes. Name()
-// is the bucket; LocalPath() is always nullopt. All methods are thread-safe and blocking (see
-// ObjectStore).
+// is the bucket; HasLocalFiles() is false (OpenLocal refuses). All methods are thread-safe and
+// blocking (see ObjectStore).
 //
 // Server code obtains it through MakeS3ObjectStore(url); the class is public for tests and
 // benchmarks.
@@ -37,7 +37,6 @@ class S3ObjectStore : public ObjectStore {
   Status Delete(std::string_view key) override;
   Result<std::vector<ListEntry>> List(std::string_view prefix, size_t limit = 0) override;
   std::optional<std::string> PublicUrl(std::string_view key) const override;
-  std::optional<std::string> LocalPath(std::string_view key) const override;
   Status Ping() override;
 
   // The two ways of answering "does `key` exist, and how big is it" (nullopt = absent), benchmarked

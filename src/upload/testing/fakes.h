@@ -29,7 +29,6 @@ class FakeObjectStore : public storage::ObjectStore {
   Status Delete(std::string_view key) override;
   Result<std::vector<storage::ListEntry>> List(std::string_view prefix, size_t limit) override;
   std::optional<std::string> PublicUrl(std::string_view) const override { return std::nullopt; }
-  std::optional<std::string> LocalPath(std::string_view) const override { return std::nullopt; }
   Status Ping() override { return Status::Ok(); }
 
   // Test controls and observations.

@@ -81,7 +81,8 @@ S3rver* S3StoreTest::servers_[2] = {nullptr, nullptr};
 TEST_P(S3StoreTest, PutGetHeadRoundTripWithMetadata) {
   auto store = Store();
   EXPECT_EQ(store->Name(), server().bucket());
-  EXPECT_EQ(store->LocalPath("a/b.sym"), std::nullopt);
+  EXPECT_FALSE(store->HasLocalFiles());
+  EXPECT_EQ(store->OpenLocal("a/b.sym").status().code(), StatusCode::kInvalidArgument);
   PutOptions opts;
   opts.content_type = "text/plain";
   opts.content_encoding = "gzip";
