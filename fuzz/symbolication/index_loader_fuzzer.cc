@@ -13,7 +13,8 @@ using namespace sigil::symbolication;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string bytes(reinterpret_cast<const char*>(data), size);
   (void)SymbolIndex::FromBytes(bytes);  // with the checksum
-  auto index = SymbolIndex::FromBytes(std::move(bytes), OpenOptions{.verify_checksum = false});
+  auto index = SymbolIndex::FromBytes(
+      std::move(bytes), OpenOptions{.verify_checksum = false, .batch_prefetch_min_bytes = 0});
   if (!index.ok()) return 0;
   LookupResult r;
   const SymbolIndex& idx = **index;

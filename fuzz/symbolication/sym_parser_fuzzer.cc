@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 0 && data[0] == 'B') options.parse.max_errors = 100;  // Breakpad's bail-out path too
   auto built = BuildIndex(text, options);
   if (!built.ok()) return 0;
-  auto index = SymbolIndex::FromBytes(std::move(built->bytes));
+  auto index =
+      SymbolIndex::FromBytes(std::move(built->bytes), OpenOptions{.batch_prefetch_min_bytes = 0});
   if (!index.ok()) __builtin_trap();  // the builder must only write valid indexes
   LookupResult r;
   // Probe around numbers that appear in the input and a few fixed addresses.

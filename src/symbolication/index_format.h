@@ -104,7 +104,7 @@ struct RangeEntry {
 inline constexpr uint64_t kLineFile = 1;  // a file varint follows
 inline constexpr uint64_t kLineGap = 2;   // no line record from this offset on
 inline constexpr uint64_t kLineBase = 4;  // a base distance varint follows
-inline constexpr uint32_t kLineSkipEvery = 16;
+inline constexpr uint32_t kLineSkipEvery = 8;
 inline constexpr uint32_t kLineNoFile = 0x7FFFFFFEu;  // a line record whose FILE id is unknown
 
 struct LineSkip {

@@ -130,6 +130,7 @@ Result<std::unique_ptr<SymbolIndex>> SymbolIndex::FromBytes(std::string bytes,
 Result<std::unique_ptr<SymbolIndex>> SymbolIndex::Init(std::unique_ptr<SymbolIndex> index,
                                                        const OpenOptions& options) {
   SIGIL_RETURN_IF_ERROR(index->Validate(options));
+  index->batch_prefetch_min_bytes_ = options.batch_prefetch_min_bytes;
   return index;
 }
 
@@ -371,6 +372,11 @@ void SymbolIndex::LookupBatch(std::span<const uint64_t> addresses,
                               std::span<LookupResult> results) const {
   constexpr size_t kGroup = 16;
   const size_t n = std::min(addresses.size(), results.size());
+  if (size_ < batch_prefetch_min_bytes_) {
+    // Cache-resident: the staged walk would only add work.
+    for (size_t i = 0; i < n; ++i) Lookup(addresses[i], &results[i]);
+    return;
+  }
   uint64_t bucket[kGroup], idx[kGroup];
   for (size_t g = 0; g < n; g += kGroup) {
     const size_t m = std::min(kGroup, n - g);

@@ -46,6 +46,9 @@ struct LookupResult {
 
 struct OpenOptions {
   bool verify_checksum = true;  // CRC-32 of the whole file (one sequential read at memory speed)
+  // LookupBatch walks groups of addresses stage by stage with prefetches only for indexes of at
+  // least this size; smaller ones stay in the CPU cache and get a plain loop of Lookup.
+  uint64_t batch_prefetch_min_bytes = uint64_t{4} << 20;
 };
 
 class SymbolIndex {
@@ -69,7 +72,8 @@ class SymbolIndex {
   // Looks up many offsets at once: results[i] answers addresses[i] exactly as Lookup would
   // (results.size() >= addresses.size(); each result's vector capacity is reused). Walks the
   // addresses in groups whose table reads are prefetched stage by stage, so their cache misses
-  // overlap: much faster than a Lookup loop when the index is larger than the CPU cache.
+  // overlap: much faster than a Lookup loop when the index is larger than the CPU cache (under 4
+  // MiB it is that loop).
   void LookupBatch(std::span<const uint64_t> addresses, std::span<LookupResult> results) const;
 
   // Module metadata from the .sym header lines ("" when absent).
@@ -110,6 +114,7 @@ class SymbolIndex {
   std::string strings_inflated_;
   const char* data_ = nullptr;
   uint64_t size_ = 0;
+  uint64_t batch_prefetch_min_bytes_ = 0;
 
   const format::Header* header_ = nullptr;
   const format::SymbolRecord* symbols_ = nullptr;

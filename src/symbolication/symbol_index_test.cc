@@ -17,13 +17,14 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kData = fs::path(SIGIL_SHARED_DIR) / "testdata";
 
-std::unique_ptr<SymbolIndex> IndexOf(const char* rel) {
+std::unique_ptr<SymbolIndex> IndexOf(const char* rel, uint64_t batch_prefetch_min_bytes) {
   std::ifstream in(kData / rel, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   auto built = BuildIndex(ss.str());
   EXPECT_TRUE(built.ok());
-  auto index = SymbolIndex::FromBytes(std::move(built->bytes));
+  auto index = SymbolIndex::FromBytes(
+      std::move(built->bytes), OpenOptions{.batch_prefetch_min_bytes = batch_prefetch_min_bytes});
   EXPECT_TRUE(index.ok()) << index.status().ToString();
   return std::move(index).value();
 }
@@ -58,28 +59,30 @@ TEST(SymbolIndexTest, LookupBatchMatchesLookup) {
         "symbols/microdump/breakpad_unittests/D6D1FEC9A15DE7F38A236898871A2E770/"
         "breakpad_unittests.sym",
         "breakpad-format/module3_bad.out"}) {
-    SCOPED_TRACE(rel);
-    std::unique_ptr<SymbolIndex> index = IndexOf(rel);
-    // Mostly addresses inside the module, some below and far above it.
-    std::vector<uint64_t> addresses;
-    for (int i = 0; i < 3000; ++i) {
-      uint64_t a = (i % 2) ? rng() % 0x200000 : 0x4000 + rng() % 0x6000;  // small modules too
-      if (i % 50 == 0) a = rng();
-      if (i % 77 == 0) a = 0;
-      addresses.push_back(a);
-    }
-    LookupResult single;
-    std::vector<LookupResult> batch(addresses.size() + 3);
-    batch[0].inlines.resize(7);  // stale contents must be cleared
-    for (size_t size :
-         {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, addresses.size()}) {
-      index->LookupBatch(std::span<const uint64_t>(addresses.data(), size), batch);
-      for (size_t i = 0; i < size; ++i) {
-        index->Lookup(addresses[i], &single);
-        ExpectSame(batch[i], single, addresses[i]);
-        if (size == addresses.size()) {
-          found += single.found;
-          with_inlines += !single.inlines.empty();
+    for (uint64_t min_bytes : {uint64_t{0}, ~uint64_t{0}}) {  // staged walk, plain loop
+      SCOPED_TRACE(rel);
+      std::unique_ptr<SymbolIndex> index = IndexOf(rel, min_bytes);
+      // Mostly addresses inside the module, some below and far above it.
+      std::vector<uint64_t> addresses;
+      for (int i = 0; i < 3000; ++i) {
+        uint64_t a = (i % 2) ? rng() % 0x200000 : 0x4000 + rng() % 0x6000;  // small modules too
+        if (i % 50 == 0) a = rng();
+        if (i % 77 == 0) a = 0;
+        addresses.push_back(a);
+      }
+      LookupResult single;
+      std::vector<LookupResult> batch(addresses.size() + 3);
+      batch[0].inlines.resize(7);  // stale contents must be cleared
+      for (size_t size :
+           {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, addresses.size()}) {
+        index->LookupBatch(std::span<const uint64_t>(addresses.data(), size), batch);
+        for (size_t i = 0; i < size; ++i) {
+          index->Lookup(addresses[i], &single);
+          ExpectSame(batch[i], single, addresses[i]);
+          if (size == addresses.size() && min_bytes == 0) {
+            found += single.found;
+            with_inlines += !single.inlines.empty();
+          }
         }
       }
     }
