@@ -13,7 +13,8 @@ namespace sigil::bench {
 std::vector<BundleShape> SeedShapes() {
   return {{"bundle66", 66, 140ull << 20, 18ull << 20},
           {"bundle103", 103, 330ull << 20, 80ull << 20},
-          {"bundle26", 26, 87ull << 20, 22ull << 20}};
+          {"bundle26", 26, 87ull << 20, 22ull << 20},
+          {"stored66", 66, 140ull << 20, 18ull << 20, true}};
 }
 
 std::vector<uint64_t> MemberSizes(const BundleShape& s) {
@@ -113,7 +114,8 @@ bool WriteBundle(const BundleShape& shape, const std::string& path, std::string*
     std::snprintf(name, sizeof name, "lib%zu.pdb/%016zX1/lib%zu.sym", i, i * 7919 + 1, i);
     zip_source_t* src = zip_source_buffer(z, keep.back().data(), keep.back().size(), 0);
     zip_int64_t idx = zip_file_add(z, name, src, ZIP_FL_ENC_UTF_8);
-    zip_set_file_compression(z, static_cast<zip_uint64_t>(idx), ZIP_CM_DEFLATE, 1);
+    zip_set_file_compression(z, static_cast<zip_uint64_t>(idx),
+                             shape.stored ? ZIP_CM_STORE : ZIP_CM_DEFLATE, 1);
     pending += sizes[i];
     if (pending > (64ull << 20) || i + 1 == sizes.size()) {
       if (zip_close(z) != 0) {

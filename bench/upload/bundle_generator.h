@@ -14,10 +14,11 @@ struct BundleShape {
   int files = 0;
   uint64_t total_bytes = 0;
   uint64_t largest_bytes = 0;
+  bool stored = false;  // members stored uncompressed in the zip (so the server compresses them)
 };
 
 // 66 files / 140 MB (largest 18 MB), 103 files / 330 MB (one 80 MB), 26 files / 87 MB (largest 22
-// MB).
+// MB); and "stored66", bundle66's members stored uncompressed in the zip.
 std::vector<BundleShape> SeedShapes();
 
 // The member sizes of a shape (deterministic; sums to total_bytes).

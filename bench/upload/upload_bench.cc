@@ -10,7 +10,7 @@
 //       request to the 201.
 // Prints medians, MB/s, ratios and the child's peak RSS as a Markdown table.
 //
-//   upload_bench [--reps N] [--bundles bundle66,bundle103,bundle26]
+//   upload_bench [--reps N] [--bundles bundle66,bundle103,bundle26,stored66]
 #include <curl/curl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
