@@ -57,10 +57,10 @@ http::Response Serve(download::DownloadService& service, const http::Request& re
   r.head_only = head;
   using Body = download::ServePlan::Body;
   if (plan.body == Body::kStored && result.local_file) {
-    // The stored bytes go out with sendfile from one open(2) of the object (none for HEAD).
-    Fd fd;
+    // The stored bytes go out with sendfile from a kept-open descriptor (none for HEAD).
+    std::shared_ptr<const Fd> fd;
     if (!head) {
-      Result<Fd> opened = service.OpenLocal(result.storage_key);
+      auto opened = service.OpenLocal(result.storage_key);
       if (!opened.ok()) return ErrorResponse(opened.status(), "download " + request.path);
       fd = std::move(opened).value();
     }

@@ -235,6 +235,12 @@ const std::vector<Setting>& Table() {
       Int("download.presign_expiry_s", "presign-expiry-s",
           "presigned S3 URL lifetime (0 = proxy the bytes)", 0, 7 * 86400,
           F(download.presign_expiry_s)),
+      Int("download.open_files", "open-files",
+          "local storage: descriptors of served objects kept open (0 = off)", 0, 65536,
+          F(download.open_files)),
+      Int("download.open_file_ttl_s", "open-file-ttl-s",
+          "a kept-open descriptor is reopened after this long", 1, 86400,
+          F(download.open_file_ttl_s)),
 
       List("symbolication.upstream_urls", "upstream-urls", "symbol servers tried after own storage",
            F(symbolication.upstream_urls)),

@@ -69,6 +69,8 @@ struct DownloadConfig {
   int codeid_ttl_s = 600;       // code-id / syminfo lookups, hits and misses
   int missing_flush_ms = 1000;  // coalesced missing-symbol counts are flushed at least this often
   int presign_expiry_s = 300;   // S3 without public URL: presigned GET lifetime (0 = proxy)
+  int open_files = 256;         // local storage: descriptors of served objects kept open (0 = off)
+  int open_file_ttl_s = 60;     // a kept descriptor is reopened after this long
 };
 
 struct SymbolicationConfig {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "cache/cache.h"
@@ -78,7 +79,9 @@ DownloadService::DownloadService(const DownloadConfig& config, storage::ObjectSt
            .not_found_ttl =
                std::chrono::seconds(config.codeid_ttl_s > 0 ? config.codeid_ttl_s : 0)},
           [this](const std::string& file, const std::string& id) { return FindSymbol(file, id); }),
-      recorder_(db, std::chrono::milliseconds(config.missing_flush_ms)) {
+      recorder_(db, std::chrono::milliseconds(config.missing_flush_ms)),
+      open_files_(static_cast<size_t>(std::max(config.open_files, 0)),
+                  Seconds(config.open_file_ttl_s)) {
   subscription_ = bus_.Subscribe([this](const SymbolKey& key) { OnInvalidate(key); });
 }
 
@@ -86,6 +89,7 @@ DownloadService::~DownloadService() { bus_.Unsubscribe(subscription_); }
 
 void DownloadService::OnInvalidate(const SymbolKey& key) {
   exists_.Invalidate(key.StorageKey());
+  open_files_.Invalidate(key.StorageKey());
   codeid_.InvalidateAll();
 }
 
@@ -210,8 +214,8 @@ std::unique_ptr<ObjectBody> DownloadService::OpenBody(const std::string& storage
   return std::make_unique<ObjectBody>(store_, storage_key, gunzip, offset, length);
 }
 
-Result<Fd> DownloadService::OpenLocal(const std::string& storage_key) const {
-  return store_.OpenLocal(storage_key);
+Result<std::shared_ptr<const Fd>> DownloadService::OpenLocal(const std::string& storage_key) {
+  return open_files_.Get(storage_key, [&] { return store_.OpenLocal(storage_key); });
 }
 
 Result<std::string> DownloadService::MissingSymbolsCsv(TimestampMicros since) {

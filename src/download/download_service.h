@@ -32,6 +32,7 @@
 #include "common/status.h"
 #include "db/database.h"
 #include "download/missing_recorder.h"
+#include "download/open_file_cache.h"
 #include "download/records.h"
 #include "download/symbol_filter.h"
 
@@ -102,8 +103,11 @@ class DownloadService {
                                        std::optional<uint64_t> length);
 
   // The stored bytes of a found object as an open read-only descriptor (local storage only; see
-  // ObjectStore::OpenLocal). One open(2); callable on an io thread.
-  Result<Fd> OpenLocal(const std::string& storage_key) const;
+  // ObjectStore::OpenLocal), from the OpenFileCache when kept open (download.open_files), else one
+  // open(2). Callable on an io thread.
+  Result<std::shared_ptr<const Fd>> OpenLocal(const std::string& storage_key);
+  // Descriptors kept open by the OpenFileCache.
+  size_t open_files() const { return open_files_.size(); }
 
   // The recorded .sym for (debug_filename, debug_id) or (code_file, code_id); kNotFound. Blocking.
   Result<SymbolRecord> LookupSymbol(const std::string& file, const std::string& id, bool refresh);
@@ -138,6 +142,7 @@ class DownloadService {
   cache::Memoize<ObjectMeta(std::string), ObjectMetaCodec> exists_;
   cache::Memoize<SymbolRecord(std::string, std::string), SymbolRecordCodec> codeid_;
   MissingSymbolsRecorder recorder_;
+  OpenFileCache open_files_;
   uint64_t subscription_ = 0;
 };
 

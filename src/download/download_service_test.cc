@@ -159,10 +159,10 @@ TEST_F(DownloadServiceTest, PublicUrlAndLocalFiles) {
   store_.local_files = true;
   r = Get(Req("xul.pdb", kId, "xul.sym"));
   EXPECT_TRUE(r.local_file);
-  Result<Fd> fd = service_->OpenLocal(r.storage_key);
+  auto fd = service_->OpenLocal(r.storage_key);
   ASSERT_TRUE(fd.ok()) << fd.status().ToString();
   char buf[64];
-  ssize_t n = ::pread(fd->get(), buf, sizeof buf, 0);
+  ssize_t n = ::pread((*fd)->get(), buf, sizeof buf, 0);
   EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0),
             store_.objects.begin()->second.data);
 }

@@ -66,7 +66,6 @@ Connection::~Connection() {
   // no task references the connection any more.
   if (spool_fd_ >= 0) ::close(spool_fd_);
   if (!spool_path_.empty()) ::unlink(spool_path_.c_str());
-  if (file_fd_ >= 0) ::close(file_fd_);
   if (registered_) core_->Unregister(this);
 }
 
@@ -217,10 +216,7 @@ void Connection::Close() {
   boost::system::error_code ec;
   socket_.close(ec);
   timer_.cancel();
-  if (file_fd_ >= 0) {
-    ::close(file_fd_);
-    file_fd_ = -1;
-  }
+  file_.reset();
   if (counted_in_flight_) {
     // The request ends without a (complete) response: 499 when the response had not started.
     counted_in_flight_ = false;

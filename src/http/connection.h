@@ -146,7 +146,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t bytes_sent_ = 0;
   std::optional<uint64_t> response_length_;  // fixed length of a file/producer body
   bool chunked_ = false;
-  int file_fd_ = -1;
+  std::shared_ptr<const Fd> file_;  // the file being sent (FileRange::fd)
   uint64_t file_offset_ = 0;
   uint64_t file_remaining_ = 0;
   std::vector<char> chunk_buf_;

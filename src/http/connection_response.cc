@@ -66,9 +66,9 @@ void Connection::WriteResponse(Response response) {
     if (response_has_body_) {
       struct stat st {};
       const char* problem = nullptr;
-      if (!f.fd.valid()) {
+      if (!f.fd || !f.fd->valid()) {
         problem = "no open file";
-      } else if (::fstat(f.fd.get(), &st) != 0) {
+      } else if (::fstat(f.fd->get(), &st) != 0) {
         problem = std::strerror(errno);
       } else if (!S_ISREG(st.st_mode)) {
         problem = "not a regular file";
@@ -81,7 +81,7 @@ void Connection::WriteResponse(Response response) {
         status_ = 500;
         kind = kString;
       } else {
-        file_fd_ = f.fd.Release();
+        file_ = std::move(f.fd);
         file_offset_ = f.offset;
         file_remaining_ = f.length;
       }
@@ -235,7 +235,7 @@ void Connection::SendFileChunk() {
   for (int i = 0; i < kSendfileSlicesPerTurn && file_remaining_ > 0; ++i) {
     off_t off = static_cast<off_t>(file_offset_);
     size_t want = static_cast<size_t>(std::min<uint64_t>(file_remaining_, kSendfileSlice));
-    ssize_t n = ::sendfile(socket_.native_handle(), file_fd_, &off, want);
+    ssize_t n = ::sendfile(socket_.native_handle(), file_->get(), &off, want);
     if (n > 0) {
       file_offset_ += static_cast<uint64_t>(n);
       file_remaining_ -= static_cast<uint64_t>(n);
@@ -265,8 +265,7 @@ void Connection::SendFileChunk() {
     return;
   }
   if (file_remaining_ == 0) {
-    ::close(file_fd_);
-    file_fd_ = -1;
+    file_.reset();
     FinishResponse();
     return;
   }
@@ -416,10 +415,7 @@ void Connection::CleanupRequest() {
     ::unlink(spool_path_.c_str());
     spool_path_.clear();
   }
-  if (file_fd_ >= 0) {
-    ::close(file_fd_);
-    file_fd_ = -1;
-  }
+  file_.reset();
   response_ = Response();
   ResetRequest();
   route_ = core_->unmatched_route();

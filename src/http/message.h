@@ -75,11 +75,12 @@ struct Request {
 using BodyProducer = std::function<Result<size_t>(char* buf, size_t size)>;
 
 // A body sent with sendfile(2) from an open file: bytes [offset, offset + length) of `fd`. The
-// server checks that `fd` is a regular file at least offset + length long (else 500) and closes it
-// when the response ends. For HEAD responses `fd` may be empty (only `length` is used). `name`
-// identifies the file in logs.
+// server checks that `fd` is a regular file at least offset + length long (else 500) and holds
+// its reference until the response ends (shared: a cache may keep the descriptor open for the
+// next request; sendfile never moves the descriptor's file offset). For HEAD responses `fd` may be
+// null (only `length` is used). `name` identifies the file in logs.
 struct FileRange {
-  Fd fd;
+  std::shared_ptr<const Fd> fd;
   std::string name;
   uint64_t offset = 0;
   uint64_t length = 0;

@@ -266,7 +266,9 @@ TEST(ServerTest, MalformedRequestGets400AndClose) {
 }
 
 // Opens `path` read-only for a FileRange (an invalid Fd when it does not exist).
-Fd OpenRead(const std::string& path) { return Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); }
+std::shared_ptr<const Fd> OpenRead(const std::string& path) {
+  return std::make_shared<const Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+}
 
 TEST(ServerTest, ServesFileRanges) {
   test::TempDir dir;
@@ -278,7 +280,7 @@ TEST(ServerTest, ServesFileRanges) {
     Response r;
     r.headers.Add("Content-Type", "application/octet-stream");
     // HEAD needs no descriptor, only the length.
-    r.file = FileRange{req.method == "HEAD" ? Fd() : OpenRead(path), "big", 0, big.size()};
+    r.file = FileRange{req.method == "HEAD" ? nullptr : OpenRead(path), "big", 0, big.size()};
     done(std::move(r));
   });
   routes.Add({"GET"}, "/range", [path](Request&, Responder done) {
