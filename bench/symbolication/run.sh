@@ -8,7 +8,7 @@
 set -euo pipefail
 reps="${1:-5}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-build="${2:-$root/build/symb-release}"
+build="$(realpath -m "${2:-$root/build/symb-release}")"  # absolute: the bench runs from inside it
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >/dev/null
