@@ -41,7 +41,9 @@ std::string Extension(std::string_view file) {
 // ISA-L level 1 (bench/upload), so recompressing their streams would cost most of the upload's CPU
 // for nothing; a weaker encoder's stream above 2:1 is kept a little larger than ours would be,
 // which the saved CPU is worth. Streams under 2:1 (stored blocks, a poor encoder) are recompressed
-// with the configured ISA-L level.
+// with the configured ISA-L level. The kept stream passed ISA-L's inflater with the right size and
+// CRC; one that a stricter decoder (zlib) would still refuse can only be crafted on purpose by an
+// uploader, and only spoils that uploader's own key, which they could fill with junk anyway.
 constexpr uint64_t kMinKeptRatio = 2;
 
 bool KeepsClientDeflate(const ArchiveMember& m) {
