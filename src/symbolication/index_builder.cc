@@ -231,6 +231,24 @@ struct SiteKeyHash {
   }
 };
 
+// Append-only byte buffer written through a pointer: no call per append.
+class ByteSink {
+ public:
+  explicit ByteSink(size_t expected) : buf_(expected, '\0') {}
+  // Room for `n` more bytes; returns where to write them (valid until the next Room).
+  char* Room(size_t n) {
+    if (used_ + n > buf_.size()) buf_.resize(std::max(buf_.size() * 2, used_ + n));
+    return buf_.data() + used_;
+  }
+  void Commit(const char* end) { used_ = static_cast<size_t>(end - buf_.data()); }
+  size_t size() const { return used_; }
+  const char* data() const { return buf_.data(); }
+
+ private:
+  std::string buf_;
+  size_t used_ = 0;
+};
+
 // Appends v as a LEB128 varint at p (at most 10 bytes); returns the end.
 char* PutVarint(char* p, uint64_t v) {
   while (v >= 0x80) {
@@ -838,7 +856,7 @@ class Builder : public SymVisitor {
   // `stream`, with a restart point in `skips` every kLineSkipEvery entries. `base_pos` walks
   // line_bases_ (sorted by line index) along with the ranges.
   void EncodeLines(uint64_t range_start, uint32_t begin, uint32_t end, size_t* base_pos,
-                   std::string* stream, std::vector<f::LineSkip>* skips) {
+                   ByteSink* stream, std::vector<f::LineSkip>* skips) {
     uint32_t prev_offset = 0, prev_line = 0, prev_file = 0;
     for (uint32_t j = begin; j < end; ++j) {
       const LineRaw& l = lines_[j];
@@ -849,9 +867,9 @@ class Builder : public SymVisitor {
       uint64_t head = uint64_t{l.offset - prev_offset} << 3;
       prev_offset = l.offset;
       const uint32_t file = l.file & ~kRawLineBase;
-      char buf[40];  // four varints at most
+      char* const buf = stream->Room(40);  // four varints at most
       if (file == kRawLineGap) {
-        stream->append(buf, static_cast<size_t>(PutVarint(buf, head | f::kLineGap) - buf));
+        stream->Commit(PutVarint(buf, head | f::kLineGap));
         continue;
       }
       uint64_t base_distance = 0;
@@ -868,7 +886,7 @@ class Builder : public SymVisitor {
       p = PutVarint(p, (d << 1) ^ (0u - (d >> 31)));  // zigzag
       if (head & f::kLineFile) p = PutVarint(p, file);
       if (head & f::kLineBase) p = PutVarint(p, base_distance);
-      stream->append(buf, static_cast<size_t>(p - buf));
+      stream->Commit(p);
       prev_line = static_cast<uint32_t>(l.line);
       prev_file = file;
     }
@@ -913,8 +931,7 @@ class Builder : public SymVisitor {
       return TooLarge("symbol file has more records than the index format allows (2^32)");
 
     // Line entries: varint-coded per range (docs/symbol-index-format.md).
-    std::string stream;
-    stream.reserve(lines_.size() * 3);
+    ByteSink stream(lines_.size() * 3 + 64);
     std::vector<f::LineSkip> skips;
     std::vector<uint64_t> starts(ranges.size());
     std::vector<f::RangeEntry> entries(ranges.size() + 1);
