@@ -1,8 +1,9 @@
 // FsObjectStore: an ObjectStore over a local directory (the default, `file://<data_dir>/symbols`).
 //
 // Layout (docs/storage-layout.md): object `a/b/c` is the file `<root>/a/b/c` holding exactly the
-// stored bytes (so OpenLocal's descriptor can be served with sendfile); its content type, encoding, metadata and
-// etag live in the sidecar `<root>/a/b/.sigil-meta.c`; writes in progress are temp files in
+// stored bytes (so OpenLocal's descriptor can be served with sendfile); its content type, encoding,
+// metadata and etag live in the sidecar `<root>/a/b/.sigil-meta.c`; writes in progress are temp
+// files in
 // `<root>/.sigil-tmp/`. Key components starting with `.sigil-` are reserved (kInvalidArgument).
 //
 // Guarantees:
