@@ -236,6 +236,25 @@ void ChildProcess::Signal(int sig) {
   if (pid_ > 0) kill(pid_, sig);  // never kill(-1, ...)
 }
 
+// SIGSTOP takes effect asynchronously: a request sent right after kill() may still be answered.
+// Waits (up to 2 s) until /proc says the process is stopped.
+void ChildProcess::Freeze() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGSTOP);
+  const std::string stat_path = "/proc/" + std::to_string(pid_) + "/stat";
+  for (int i = 0; i < 2000; ++i) {
+    std::ifstream in(stat_path);
+    std::string line;
+    std::getline(in, line);
+    // The state is the field after the parenthesised command name.
+    size_t close = line.rfind(')');
+    if (close != std::string::npos && close + 2 < line.size() &&
+        (line[close + 2] == 'T' || line[close + 2] == 't'))
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 void ChildProcess::Stop(int sig, int timeout_ms) {
   if (!Running()) return;
   kill(pid_, sig);
@@ -407,7 +426,7 @@ std::string RedisServer::UnixUrl() const { return "redis+unix://" + socket_path(
 
 void RedisServer::Kill() { process_.Stop(SIGKILL, 5000); }
 
-void RedisServer::Pause() { process_.Signal(SIGSTOP); }
+void RedisServer::Pause() { process_.Freeze(); }
 
 void RedisServer::Resume() { process_.Signal(SIGCONT); }
 
@@ -465,7 +484,7 @@ std::string MemcachedServer::Url() const {
 
 void MemcachedServer::Kill() { process_.Stop(SIGKILL, 5000); }
 
-void MemcachedServer::Pause() { process_.Signal(SIGSTOP); }
+void MemcachedServer::Pause() { process_.Freeze(); }
 
 void MemcachedServer::Resume() { process_.Signal(SIGCONT); }
 

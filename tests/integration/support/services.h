@@ -45,6 +45,7 @@ class ChildProcess {
   // Waits for the exit; the exit code (-1 if killed by a signal), or kDeadlineExceeded.
   Result<int> WaitExit(std::chrono::milliseconds timeout);
   void Signal(int sig);  // no-op when not started
+  void Freeze();         // SIGSTOP, returns once the process is stopped (SIGCONT resumes it)
   // Sends `sig`, waits up to timeout_ms for exit, then SIGKILLs. No-op if not running.
   void Stop(int sig, int timeout_ms);
   pid_t pid() const { return pid_; }
