@@ -14,7 +14,8 @@
 // responses sigil sent for (b) (exactness under load).
 //
 // Usage: download_bench [--duration S] [--reps N] [--connections C] [--io-threads T] [--wrk-threads
-// W] Needs wrk and nginx on PATH (/usr/sbin for nginx). Runs from anywhere; uses a temp dir.
+// W] [--pause-ms P] (quiet time before each run, default 1000) Needs wrk and nginx on PATH
+// (/usr/sbin for nginx). Runs from anywhere; uses a temp dir.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -282,7 +283,8 @@ double Median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int duration = 5, reps = 5, connections = 50, io_threads = 2, wrk_threads = 2, serve_only = 0;
+  int duration = 5, reps = 5, connections = 50, io_threads = 2, wrk_threads = 2, serve_only = 0,
+      pause_ms = 1000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string f = argv[i];
     int v = std::atoi(argv[i + 1]);
@@ -298,6 +300,8 @@ int main(int argc, char** argv) {
       wrk_threads = v;
     else if (f == "--serve")
       serve_only = v;
+    else if (f == "--pause-ms")
+      pause_ms = v;
     else
       Die("unknown flag " + f);
   }
@@ -425,6 +429,10 @@ int main(int argc, char** argv) {
   for (int rep = 0; rep < reps; ++rep) {
     for (size_t i = 0; i < targets.size(); ++i) {
       const Target& t = targets[(i + static_cast<size_t>(rep)) % targets.size()];
+      // A quiet second between runs: the previous run's teardown (50 sockets closing, nginx's or
+      // sigil's deferred work, the missing-symbol flush after the miss flood) must not land in
+      // this run's latency tail.
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
       WrkResult r = wrk(t, duration);
       results[t.name].push_back(r);
       std::printf(
