@@ -1,7 +1,10 @@
 #include "server/app.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <thread>
 
@@ -101,7 +104,35 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   return std::unique_ptr<App>(new App(std::move(p)));
 }
 
-Status App::Start() { return parts_->server->Start(); }
+namespace {
+
+// Every connection, kept-open symbol file, index mapping and spool file is a descriptor; the usual
+// soft limit (1024) is far below max_connections. Like nginx's worker_rlimit_nofile, raise the soft
+// limit to the hard one, and say so when even that cannot hold the configured load.
+void RaiseOpenFileLimit(const Config& config) {
+  struct rlimit lim {};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlim_t before = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) lim.rlim_cur = before;
+  }
+  const uint64_t wanted = static_cast<uint64_t>(std::max(config.server.max_connections, 0)) +
+                          static_cast<uint64_t>(std::max(config.download.open_files, 0)) + 256;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < wanted) {
+    spdlog::warn(
+        "open file limit is {} but server.max_connections + download.open_files need about {}; "
+        "raise the hard limit (ulimit -Hn, LimitNOFILE=) or lower max_connections",
+        static_cast<uint64_t>(lim.rlim_cur), wanted);
+  }
+}
+
+}  // namespace
+
+Status App::Start() {
+  RaiseOpenFileLimit(parts_->config);
+  return parts_->server->Start();
+}
 
 std::string App::address() const { return parts_->server->address(); }
 
