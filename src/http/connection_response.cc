@@ -138,7 +138,9 @@ void Connection::WriteResponse(Response response) {
     }
     return;
   }
-  if (kind == kFile && response_has_body_ && TrySendHeadBeforeFile()) {
+  // Only with body bytes to follow: a head corked with MSG_MORE and no sendfile after it would sit
+  // in the kernel until its cork timer (~200 ms) fires.
+  if (kind == kFile && response_has_body_ && file_remaining_ > 0 && TrySendHeadBeforeFile()) {
     SendFileChunk();
     return;
   }

@@ -298,6 +298,12 @@ TEST(ServerTest, ServesFileRanges) {
     r.file = FileRange{OpenRead(path), "big", 0, (3 << 20) + 1};
     done(std::move(r));
   });
+  std::string empty_path = dir.WriteFile("empty.bin", "");
+  routes.Add({"GET"}, "/empty", [empty_path](Request&, Responder done) {
+    Response r;
+    r.file = FileRange{OpenRead(empty_path), "empty", 0, 0};
+    done(std::move(r));
+  });
   routes.Add({"GET"}, "/directory", [&dir](Request&, Responder done) {
     Response r;
     r.file = FileRange{OpenRead(dir.path()), "dir", 0, 0};
@@ -318,6 +324,10 @@ TEST(ServerTest, ServesFileRanges) {
   EXPECT_EQ(r.status, 500);
   r = client.Get("/short");
   EXPECT_EQ(r.status, 500);
+  r = client.Get("/empty");  // an empty file body completes (nothing left corked)
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("Content-Length"), "0");
+  EXPECT_EQ(r.body, "");
   r = client.Get("/directory");
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(client.Get("/range").status, 200);
