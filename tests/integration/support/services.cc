@@ -258,14 +258,22 @@ void ChildProcess::Freeze() {
 void ChildProcess::Stop(int sig, int timeout_ms) {
   if (!Running()) return;
   kill(pid_, sig);
-  kill(pid_, SIGCONT);  // a paused process must run to handle `sig`
+  kill(pid_, SIGCONT);    // a paused process must run to handle `sig`
+  auto exited = [this] {  // without reaping: an unreaped leader keeps its process group id ours
+    siginfo_t info{};
+    return waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == pid_;
+  };
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (Clock::now() < deadline) {
-    if (!Running()) return;
+  while (!exited() && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  kill(pid_, SIGKILL);
-  waitpid(pid_, nullptr, 0);
+  // The leader if it ignored `sig`, and whatever it left behind in its process group (nginx
+  // workers outlive a SIGKILLed master, keeping its listening socket).
+  kill(-pid_, SIGKILL);
+  int wstatus = 0;
+  pid_t r = waitpid(pid_, &wstatus, 0);
+  exit_code_ = r > 0 && WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
   pid_ = -1;
 }
 
