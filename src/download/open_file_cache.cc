@@ -1,6 +1,7 @@
 #include "download/open_file_cache.h"
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <unordered_map>
@@ -9,6 +10,12 @@ namespace sigil::download {
 namespace {
 
 constexpr size_t kShards = 8;
+
+// Lets the map be searched with the caller's string_view: no key copy on the hit path.
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+};
 
 }  // namespace
 
@@ -20,10 +27,11 @@ struct OpenFileCache::Shard {
   };
   std::mutex mu;
   uint64_t generation = 0;  // bumped by Invalidate: an open that raced with it is not kept
-  std::unordered_map<std::string, Entry> entries;
+  using Map = std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>>;
+  Map entries;
   std::list<std::string> order;
 
-  void EraseLocked(std::unordered_map<std::string, Entry>::iterator it) {
+  void EraseLocked(Map::iterator it) {
     order.erase(it->second.lru);
     entries.erase(it);
   }
@@ -52,7 +60,7 @@ Result<std::shared_ptr<const Fd>> OpenFileCache::Get(std::string_view key, const
   {
     std::lock_guard lock(shard.mu);
     generation = shard.generation;
-    auto it = shard.entries.find(std::string(key));
+    auto it = shard.entries.find(key);
     if (it != shard.entries.end()) {
       if (now < it->second.expires) {
         shard.order.splice(shard.order.begin(), shard.order, it->second.lru);
@@ -67,7 +75,7 @@ Result<std::shared_ptr<const Fd>> OpenFileCache::Get(std::string_view key, const
   // An invalidation while we opened may mean we opened the replaced version: use it once, keep
   // none.
   if (shard.generation != generation) return fd;
-  auto it = shard.entries.find(std::string(key));
+  auto it = shard.entries.find(key);
   if (it != shard.entries.end()) shard.EraseLocked(it);  // a concurrent Get kept one: ours wins
   shard.order.emplace_front(key);
   shard.entries.emplace(shard.order.front(), Shard::Entry{fd, now + ttl_, shard.order.begin()});
@@ -82,7 +90,7 @@ void OpenFileCache::Invalidate(std::string_view key) {
   Shard& shard = ShardFor(key);
   std::lock_guard lock(shard.mu);
   ++shard.generation;
-  auto it = shard.entries.find(std::string(key));
+  auto it = shard.entries.find(key);
   if (it != shard.entries.end()) shard.EraseLocked(it);
 }
 

@@ -71,6 +71,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void BuildHead(int status, std::string_view content_length, bool chunked);
   void SendFileChunk();
   bool TrySendHeadBeforeFile();
+  bool EnsureNativeNonBlocking();
   void PumpProducer();
   void OnProduced(Result<size_t> produced);
   void LogAndRecord(int status);

@@ -162,16 +162,20 @@ void Connection::WriteResponse(Response response) {
                     });
 }
 
+// Our own send/sendfile calls on the socket must not block the io thread.
+bool Connection::EnsureNativeNonBlocking() {
+  if (socket_.native_non_blocking()) return true;
+  boost::system::error_code ec;
+  socket_.native_non_blocking(true, ec);
+  return !ec;
+}
+
 // The head of a sendfile response goes out with MSG_MORE, so the kernel holds it until the first
 // sendfile call and head and body start in one segment (like nginx's tcp_nopush): one packet and
 // one wake-up of the client less per response. False when the socket could not take the whole head
 // at once; the caller then falls back to an asynchronous write.
 bool Connection::TrySendHeadBeforeFile() {
-  if (!socket_.native_non_blocking()) {
-    boost::system::error_code ec;
-    socket_.native_non_blocking(true, ec);
-    if (ec) return false;
-  }
+  if (!EnsureNativeNonBlocking()) return false;
   ssize_t n;
   do {
     n = ::send(socket_.native_handle(), head_.data(), head_.size(),
@@ -230,10 +234,7 @@ void Connection::BuildHead(int status, std::string_view content_length, bool chu
 // thread for that disk read; symbol files being served are normally hot.
 void Connection::SendFileChunk() {
   if (state_ == State::kClosed) return;
-  if (!socket_.native_non_blocking()) {
-    boost::system::error_code ec;
-    socket_.native_non_blocking(true, ec);
-  }
+  EnsureNativeNonBlocking();  // on failure sendfile blocks; the loop still completes
   for (int i = 0; i < kSendfileSlicesPerTurn && file_remaining_ > 0; ++i) {
     off_t off = static_cast<off_t>(file_offset_);
     size_t want = static_cast<size_t>(std::min<uint64_t>(file_remaining_, kSendfileSlice));

@@ -283,32 +283,20 @@ TEST(ServerTest, ServesFileRanges) {
     r.file = FileRange{req.method == "HEAD" ? nullptr : OpenRead(path), "big", 0, big.size()};
     done(std::move(r));
   });
-  routes.Add({"GET"}, "/range", [path](Request&, Responder done) {
-    Response r;
-    r.file = FileRange{OpenRead(path), "big", 1000, 5000};
-    done(std::move(r));
-  });
-  routes.Add({"GET"}, "/missing", [&dir](Request&, Responder done) {
-    Response r;
-    r.file = FileRange{OpenRead(dir.Join("nope")), "nope", 0, 10};
-    done(std::move(r));
-  });
-  routes.Add({"GET"}, "/short", [path](Request&, Responder done) {
-    Response r;
-    r.file = FileRange{OpenRead(path), "big", 0, (3 << 20) + 1};
-    done(std::move(r));
-  });
-  std::string empty_path = dir.WriteFile("empty.bin", "");
-  routes.Add({"GET"}, "/empty", [empty_path](Request&, Responder done) {
-    Response r;
-    r.file = FileRange{OpenRead(empty_path), "empty", 0, 0};
-    done(std::move(r));
-  });
-  routes.Add({"GET"}, "/directory", [&dir](Request&, Responder done) {
-    Response r;
-    r.file = FileRange{OpenRead(dir.path()), "dir", 0, 0};
-    done(std::move(r));
-  });
+  // GET `url` answers bytes [offset, offset + length) of the file at `file` (opened per request).
+  auto serve = [&routes](const std::string& url, const std::string& file, uint64_t offset,
+                         uint64_t length) {
+    routes.Add({"GET"}, url, [file, offset, length](Request&, Responder done) {
+      Response r;
+      r.file = FileRange{OpenRead(file), file, offset, length};
+      done(std::move(r));
+    });
+  };
+  serve("/range", path, 1000, 5000);
+  serve("/missing", dir.Join("nope"), 0, 10);
+  serve("/short", path, 0, (3 << 20) + 1);
+  serve("/empty", dir.WriteFile("empty.bin", ""), 0, 0);
+  serve("/directory", dir.path(), 0, 0);
   TestServer server(std::move(routes));
   HttpClient client(server.base_url());
   auto r = client.Get("/whole");

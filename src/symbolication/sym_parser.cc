@@ -88,73 +88,6 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && std::memcmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
 
-// Fast path for the common line record "<hex> <hex> <dec> <dec>" with plain digits. Returns false
-// when the line needs the general (strtoull-faithful) path.
-inline bool FastLineRecord(std::string_view l, LineRecord* r) {
-  const char* p = l.data();
-  const char* e = p + l.size();
-  uint64_t v[2];
-  for (int k = 0; k < 2; ++k) {
-    const char* start = p;
-    uint64_t x = 0;
-    while (p < e) {
-      unsigned c = static_cast<unsigned char>(*p);
-      unsigned d;
-      if (c - '0' < 10) {
-        d = c - '0';
-      } else if ((c | 0x20) - 'a' < 6) {
-        d = (c | 0x20) - 'a' + 10;
-      } else {
-        break;
-      }
-      x = (x << 4) | d;
-      ++p;
-    }
-    size_t n = static_cast<size_t>(p - start);
-    if (n == 0 || n > 16 || p == e || *p != ' ' || x == kU64Max) return false;
-    v[k] = x;
-    ++p;
-  }
-  uint32_t d[2];
-  for (int k = 0; k < 2; ++k) {
-    const char* start = p;
-    uint32_t x = 0;
-    while (p < e && static_cast<unsigned>(*p - '0') < 10) {
-      x = x * 10 + static_cast<uint32_t>(*p - '0');
-      ++p;
-    }
-    size_t n = static_cast<size_t>(p - start);
-    if (n == 0 || n > 9) return false;
-    if (k == 0) {
-      if (p == e || *p != ' ') return false;
-      ++p;
-    } else if (p != e) {
-      return false;
-    }
-    d[k] = x;
-  }
-  r->address = v[0];
-  r->size = v[1];
-  r->line = static_cast<int32_t>(d[0]);
-  r->file_id = static_cast<int32_t>(d[1]);
-  return true;
-}
-
-// Next '\n' in [p, e) or e; inline SSE2 beats a memchr call on short lines.
-inline const char* FindNewline(const char* p, const char* e) {
-#if defined(__SSE2__)
-  const __m128i nl = _mm_set1_epi8('\n');
-  while (e - p >= 16) {
-    int m =
-        _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), nl));
-    if (m != 0) return p + __builtin_ctz(static_cast<unsigned>(m));
-    p += 16;
-  }
-#endif
-  while (p < e && *p != '\n') ++p;
-  return p;
-}
-
 // Plain-digit scanners for the fast paths: no sign, no "0x", no leading space. They accept only
 // what strtoull/strtol would read the same way and report failure otherwise (the caller falls
 // back).
@@ -191,6 +124,36 @@ inline bool PlainDec(const char*& p, const char* e, uint32_t* out) {
   if (n == 0 || n > 9) return false;
   *out = x;
   return true;
+}
+
+// Fast path for the common line record "<hex> <hex> <dec> <dec>" with plain digits. Returns false
+// when the line needs the general (strtoull-faithful) path.
+inline bool FastLineRecord(std::string_view l, LineRecord* r) {
+  const char* p = l.data();
+  const char* e = p + l.size();
+  uint32_t line, file;
+  if (!PlainHex(p, e, 16, &r->address) || p == e || *p++ != ' ') return false;
+  if (!PlainHex(p, e, 16, &r->size) || p == e || *p++ != ' ') return false;
+  if (!PlainDec(p, e, &line) || p == e || *p++ != ' ') return false;
+  if (!PlainDec(p, e, &file) || p != e) return false;
+  r->line = static_cast<int32_t>(line);
+  r->file_id = static_cast<int32_t>(file);
+  return true;
+}
+
+// Next '\n' in [p, e) or e; inline SSE2 beats a memchr call on short lines.
+inline const char* FindNewline(const char* p, const char* e) {
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi8('\n');
+  while (e - p >= 16) {
+    int m =
+        _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), nl));
+    if (m != 0) return p + __builtin_ctz(static_cast<unsigned>(m));
+    p += 16;
+  }
+#endif
+  while (p < e && *p != '\n') ++p;
+  return p;
 }
 
 // "[m ]<hex> <hex> <hex> <name>" with single spaces (what dump_syms writes).
