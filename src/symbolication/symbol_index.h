@@ -99,13 +99,22 @@ class SymbolIndex {
                                                    const OpenOptions& options);
   Status Validate(const OpenOptions& options);
   Status InflateStrings();
-  std::string_view String(uint32_t id) const;
-  std::string_view File(uint32_t index) const;
+  std::string_view String(uint32_t id) const {
+    if (id >= strings_count_) return {};
+    return std::string_view(string_data_ + string_offsets_[id],
+                            string_offsets_[id + 1] - string_offsets_[id]);
+  }
+  std::string_view File(uint32_t index) const {
+    return index < files_count_ ? String(files_[index]) : std::string_view();
+  }
   // Index of the range containing `address`, or kNoRange (no range at or below it).
   static constexpr uint64_t kNoRange = ~uint64_t{0};
   uint64_t Bucket(uint64_t address) const;
   uint64_t FindRange(uint64_t address) const;
-  bool Resolve(uint64_t idx, uint64_t address, LookupResult* result) const;
+  // Answers `address` in range `idx`. `skip` and `node` are the results of the restart-point and
+  // inline-node searches when the caller has already done them (LookupBatch), else kNoRange.
+  bool Resolve(uint64_t idx, uint64_t address, LookupResult* result, uint64_t skip = kNoRange,
+               uint64_t node = kNoRange) const;
   uint64_t InlineBase(uint32_t node_index, uint64_t address, uint64_t fallback) const;
 
   // Storage: either a mapping or an owned string; inflated string data when it is compressed.
