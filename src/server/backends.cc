@@ -26,24 +26,30 @@ Status EnsureDir(const std::string& dir, std::string_view setting) {
   return Status::Ok();
 }
 
-}  // namespace
+// The backend factories report what is wrong with a URL ("s3 URL: unknown parameter ...");
+// startup errors must also say which setting holds it.
+template <class T>
+Result<T> NameSetting(Result<T> r, std::string_view setting) {
+  if (r.ok()) return r;
+  return r.status().WithContext(setting);
+}
 
-Result<std::unique_ptr<storage::ObjectStore>> OpenObjectStore(const std::string& url,
-                                                              int presign_expiry_s) {
+Result<std::unique_ptr<storage::ObjectStore>> OpenStoreUnnamed(const std::string& url,
+                                                               int presign_expiry_s) {
   if (StartsWith(url, "file://")) {
     std::string root = url.substr(7);
-    if (root.empty()) return InvalidArgument("storage: file:// URL has no path");
+    if (root.empty()) return InvalidArgument("file:// URL has no path");
     SIGIL_RETURN_IF_ERROR(EnsureDir(root, "storage"));
     return storage::fs::MakeFsObjectStore(root);
   }
   if (StartsWith(url, "s3://")) return storage::s3::MakeS3ObjectStore(url, presign_expiry_s);
-  return InvalidArgument("storage: unsupported URL '" + RedactUrl(url) + "' (file:// or s3://)");
+  return InvalidArgument("unsupported URL '" + RedactUrl(url) + "' (file:// or s3://)");
 }
 
-Result<std::unique_ptr<db::Database>> OpenDatabase(const std::string& url, int pool_size) {
+Result<std::unique_ptr<db::Database>> OpenDatabaseUnnamed(const std::string& url, int pool_size) {
   if (StartsWith(url, "sqlite://")) {
     std::string path = url.substr(9);
-    if (path.empty()) return InvalidArgument("database: sqlite:// URL has no path");
+    if (path.empty()) return InvalidArgument("sqlite:// URL has no path");
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) SIGIL_RETURN_IF_ERROR(EnsureDir(parent.string(), "database"));
     return db::sqlite::OpenSqliteDatabase(path);
@@ -51,23 +57,38 @@ Result<std::unique_ptr<db::Database>> OpenDatabase(const std::string& url, int p
   if (StartsWith(url, "postgresql://") || StartsWith(url, "postgres://")) {
     return db::postgres::OpenPostgresDatabase(url, pool_size);
   }
-  return InvalidArgument("database: unsupported URL '" + RedactUrl(url) +
-                         "' (sqlite:// or postgresql://)");
+  return InvalidArgument("unsupported URL '" + RedactUrl(url) + "' (sqlite:// or postgresql://)");
 }
 
-Result<std::unique_ptr<cache::Cache>> OpenCache(const std::string& url, uint64_t memory_bytes) {
+Result<std::unique_ptr<cache::Cache>> OpenCacheUnnamed(const std::string& url,
+                                                       uint64_t memory_bytes) {
   if (StartsWith(url, "memory://")) return cache::memory::MakeMemoryCache(memory_bytes);
   if (StartsWith(url, "redis://") || StartsWith(url, "redis+unix://"))
     return cache::redis::MakeRedisCache(url);
   if (StartsWith(url, "memcached://") || StartsWith(url, "memcached+unix://")) {
     return cache::memcached::MakeMemcachedCache(url);
   }
-  return InvalidArgument("cache: unsupported URL '" + RedactUrl(url) + "'");
+  return InvalidArgument("unsupported URL '" + RedactUrl(url) + "'");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<storage::ObjectStore>> OpenObjectStore(const std::string& url,
+                                                              int presign_expiry_s) {
+  return NameSetting(OpenStoreUnnamed(url, presign_expiry_s), "storage.storage_url");
+}
+
+Result<std::unique_ptr<db::Database>> OpenDatabase(const std::string& url, int pool_size) {
+  return NameSetting(OpenDatabaseUnnamed(url, pool_size), "storage.database_url");
+}
+
+Result<std::unique_ptr<cache::Cache>> OpenCache(const std::string& url, uint64_t memory_bytes) {
+  return NameSetting(OpenCacheUnnamed(url, memory_bytes), "storage.cache_url");
 }
 
 Result<std::unique_ptr<InvalidationBus>> OpenInvalidationBus(const std::string& cache_url) {
   if (StartsWith(cache_url, "redis://") || StartsWith(cache_url, "redis+unix://")) {
-    return cache::redis::MakeRedisInvalidationBus(cache_url);
+    return NameSetting(cache::redis::MakeRedisInvalidationBus(cache_url), "storage.cache_url");
   }
   return std::unique_ptr<InvalidationBus>(std::make_unique<LocalInvalidationBus>());
 }

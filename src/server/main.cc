@@ -41,7 +41,9 @@ int Serve(const ConfigFlags& flags) {
   auto app = App::Create(*config);
   if (!app.ok()) {
     std::fprintf(stderr, "sigil: %s\n", app.status().message().c_str());
-    return 1;
+    // A setting the backends refuse (a bad URL, an unusable directory) is a configuration error,
+    // like those LoadConfig finds; an unreachable backend is not.
+    return app.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   auto admin = (*app)->EnsureAdminToken();
   if (!admin.ok()) {

@@ -11,9 +11,23 @@
 namespace sigil::db::postgres {
 namespace {
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
+// libpq's messages span lines ("...failed: Connection refused\n\tIs the server running...\n", one
+// line per host tried); sigil's errors and log entries are one line each.
+std::string OneLine(const std::string& s) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t end = s.find('\n', pos);
+    if (end == std::string::npos) end = s.size();
+    size_t b = s.find_first_not_of(" \t\r", pos);
+    size_t e = s.find_last_not_of(" \t\r", end == 0 ? 0 : end - 1);
+    if (b != std::string::npos && b < end && e != std::string::npos && e >= b) {
+      if (!out.empty()) out += ' ';
+      out.append(s, b, e - b + 1);
+    }
+    pos = end + 1;
+  }
+  return out;
 }
 
 }  // namespace
@@ -111,11 +125,11 @@ std::string SqlState(const pg_result* res) {
 Status PgStatus(pg_conn* conn, const pg_result* res, std::string_view context) {
   std::string prefix = "postgresql: " + std::string(context) + ": ";
   if (PQstatus(conn) == CONNECTION_BAD) {
-    return Unavailable(prefix + "connection lost: " + Trim(PQerrorMessage(conn)));
+    return Unavailable(prefix + "connection lost: " + OneLine(PQerrorMessage(conn)));
   }
   std::string state = SqlState(res);
   const char* primary = res != nullptr ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-  std::string message = prefix + (primary != nullptr ? primary : Trim(PQerrorMessage(conn)));
+  std::string message = prefix + (primary != nullptr ? primary : OneLine(PQerrorMessage(conn)));
   if (!state.empty()) message += " (SQLSTATE " + state + ")";
   auto cls = state.substr(0, 2);
   if (state == "23505") return AlreadyExists(message);
@@ -138,13 +152,13 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& u
   pg_conn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) return Unavailable("postgresql: out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
-    Status s = Unavailable("postgresql: cannot connect: " + Trim(PQerrorMessage(conn)));
+    Status s = Unavailable("postgresql: cannot connect: " + OneLine(PQerrorMessage(conn)));
     PQfinish(conn);
     return s;
   }
   // Server notices (WARNING: terminating connection ..., etc.) go to the log, not to stderr.
   PQsetNoticeProcessor(
-      conn, [](void*, const char* message) { spdlog::info("postgresql: {}", Trim(message)); },
+      conn, [](void*, const char* message) { spdlog::info("postgresql: {}", OneLine(message)); },
       nullptr);
   return std::unique_ptr<PgConnection>(new PgConnection(conn));
 }

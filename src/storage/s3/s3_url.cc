@@ -10,7 +10,7 @@
 namespace sigil::storage::s3 {
 namespace {
 
-Status Bad(std::string_view what) { return InvalidArgument("storage URL: " + std::string(what)); }
+Status Bad(std::string_view what) { return InvalidArgument("s3 URL: " + std::string(what)); }
 
 template <typename T>
 Status ParseNumber(std::string_view name, std::string_view text, int64_t min, int64_t max, T& out) {

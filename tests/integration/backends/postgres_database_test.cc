@@ -255,6 +255,10 @@ TEST(PostgresDatabaseTest, BadUrlsAndUnreachableServers) {
       OpenPostgresDatabase("postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/x", 2);
   EXPECT_EQ(down.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(down.status().message().find("password"), std::string::npos);
+  // libpq's own message spans lines; sigil's errors are one line (startup errors, log entries).
+  EXPECT_EQ(down.status().message().find('\n'), std::string::npos) << down.status().message();
+  EXPECT_NE(down.status().message().find("Is the server running"), std::string::npos)
+      << "libpq's hint is kept: " << down.status().message();
   auto no_db = OpenPostgresDatabase(server->TcpUrl("does_not_exist"), 2);
   EXPECT_EQ(no_db.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(no_db.status().message().find("does_not_exist"), std::string::npos)
