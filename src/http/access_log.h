@@ -1,9 +1,10 @@
 // Access log: one JSON line per request, written to stderr through spdlog.
 //
-// Each io thread owns one AccessLog and appends lines to a private buffer without locking; the
-// buffer goes to spdlog as one message (several lines) when it holds 32 KB, when the owner flushes
-// it (the server does every 250 ms) and on destruction. So lines reach stderr up to ~250 ms late,
-// and the only lock taken (spdlog's console mutex) is taken once per batch, not per request.
+// Each io thread has one AccessLog and appends lines to its buffer (under a mutex only the flush
+// timer contends for); the buffer goes to spdlog as one message (several lines) when it holds
+// 32 KB, when it is flushed (the server does every 250 ms) and on destruction. So lines reach
+// stderr up to ~250 ms late, and the only lock taken (spdlog's console mutex) is taken once per
+// batch, not per request.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +33,7 @@ struct AccessRecord {
 // A logger writing raw lines ("%v") to stderr, not registered globally.
 std::shared_ptr<spdlog::logger> MakeAccessLogger();
 
-// Not thread-safe: one per io thread.
+// Not thread-safe: one per io thread; the caller serializes Append and Flush.
 class AccessLog {
  public:
   explicit AccessLog(std::shared_ptr<spdlog::logger> logger);

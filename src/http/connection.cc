@@ -42,12 +42,12 @@ struct PendingResponse {
 
 }  // namespace
 
-Connection::Connection(std::shared_ptr<Core> core, IoSlot& slot, tcp::socket socket)
+Connection::Connection(std::shared_ptr<Core> core, Strand strand, tcp::socket socket)
     : core_(std::move(core)),
-      slot_(slot),
+      strand_(std::move(strand)),
       options_(core_->options),
       socket_(std::move(socket)),
-      timer_(slot.ioc) {
+      timer_(strand_) {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   if (!ec) {
@@ -70,7 +70,7 @@ Connection::~Connection() {
 }
 
 void Connection::Start() {
-  slot_.connections.fetch_add(1, std::memory_order_relaxed);
+  Core::ThisSlot().connections.fetch_add(1, std::memory_order_relaxed);
   counted_connection_ = true;
   if (core_->stopping()) {
     Close();
@@ -91,12 +91,12 @@ void Connection::OnServerShutdown() {
 }
 
 void Connection::Deliver(uint64_t seq, Response response) {
-  if (slot_.ioc.get_executor().running_in_this_thread()) {
+  if (strand_.running_in_this_thread()) {
     OnResponse(seq, std::move(response));
     return;
   }
   auto self = shared_from_this();
-  core_->Post(slot_, [self, seq, r = std::move(response)]() mutable {
+  core_->Post(strand_, [self, seq, r = std::move(response)]() mutable {
     self->OnResponse(seq, std::move(r));
   });
 }
@@ -220,12 +220,12 @@ void Connection::Close() {
   if (counted_in_flight_) {
     // The request ends without a (complete) response: 499 when the response had not started.
     counted_in_flight_ = false;
-    slot_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    Core::ThisSlot().in_flight.fetch_sub(1, std::memory_order_relaxed);
     LogAndRecord(writing ? status_ : 499);
   }
   if (counted_connection_) {
     counted_connection_ = false;
-    slot_.connections.fetch_sub(1, std::memory_order_relaxed);
+    Core::ThisSlot().connections.fetch_sub(1, std::memory_order_relaxed);
   }
   if (registered_) {
     registered_ = false;

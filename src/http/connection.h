@@ -1,8 +1,9 @@
 // Internal to src/http: one accepted HTTP/1.1 connection and its request state machine.
 //
-// All methods except Deliver run on the connection's io thread (its IoSlot). Requests are processed
-// one at a time: while a handler runs, pipelined bytes wait in the read buffer, so responses go out
-// in order and the Request handed to the handler stays untouched until its Responder is called.
+// All methods except Deliver run on the connection's strand (on whichever io thread runs it).
+// Requests are processed one at a time: while a handler runs, pipelined bytes wait in the read
+// buffer, so responses go out in order and the Request handed to the handler stays untouched until
+// its Responder is called.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -26,10 +27,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Clock = std::chrono::steady_clock;
 
-  Connection(std::shared_ptr<Core> core, IoSlot& slot, boost::asio::ip::tcp::socket socket);
+  // `socket` uses `strand` as its executor.
+  Connection(std::shared_ptr<Core> core, Strand strand, boost::asio::ip::tcp::socket socket);
   ~Connection();
 
-  IoSlot& slot() { return slot_; }
+  const Strand& strand() const { return strand_; }
   void Start();
   // Server shutdown: close now when idle (or lingering), else close after the current response.
   void OnServerShutdown();
@@ -89,7 +91,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnTimeout();
 
   std::shared_ptr<Core> core_;
-  IoSlot& slot_;
+  Strand strand_;
   const ServerOptions& options_;
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;

@@ -191,7 +191,7 @@ void Connection::SubmitSpoolData(std::string data) {
   int fd = spool_fd_;
   bool queued = core_->pool.Submit([self, fd, d = std::move(data)]() mutable {
     int err = WriteAll(fd, d.data(), d.size());
-    self->core_->Post(self->slot_, [self, err, d = std::move(d)]() mutable {
+    self->core_->Post(self->strand_, [self, err, d = std::move(d)]() mutable {
       self->OnSpoolWritten(err, std::move(d));
     });
   });

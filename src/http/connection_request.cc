@@ -56,7 +56,7 @@ void Connection::OnHeader() {
   auto& msg = parser_->get();
   ClearDeadline();
   ++seq_;
-  slot_.in_flight.fetch_add(1, std::memory_order_relaxed);
+  Core::ThisSlot().in_flight.fetch_add(1, std::memory_order_relaxed);
   counted_in_flight_ = true;
 
   request_.method.assign(msg.method_string().data(), msg.method_string().size());
@@ -68,7 +68,7 @@ void Connection::OnHeader() {
   }
   request_.remote_addr = remote_;
   if (auto id = request_.headers.Get("X-Request-Id")) request_.request_id = SanitizeRequestId(*id);
-  if (request_.request_id.empty()) request_.request_id = slot_.ids.Next();
+  if (request_.request_id.empty()) request_.request_id = Core::ThisSlot().ids.Next();
 
   body_expected_ = !parser_->is_done();
   if (auto cl = parser_->content_length()) content_length_ = *cl;
@@ -118,7 +118,7 @@ void Connection::OnHeader() {
       spdlog::error("http: authenticate hook threw: {}", e.what());
       verdict = Response::Error(500, "Internal Server Error");
     }
-    self->core_->Post(self->slot_, [self, seq, v = std::move(verdict)]() mutable {
+    self->core_->Post(self->strand_, [self, seq, v = std::move(verdict)]() mutable {
       self->OnAuthDone(seq, std::move(v));
     });
   });

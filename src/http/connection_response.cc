@@ -273,7 +273,7 @@ void Connection::SendFileChunk() {
     return;
   }
   SetDeadline(Clock::now() + options_.read_timeout);
-  asio::post(slot_.ioc, [self = shared_from_this()] { self->SendFileChunk(); });
+  asio::post(strand_, [self = shared_from_this()] { self->SendFileChunk(); });
 }
 
 // Producers may block (object-store streams, decompression), so they are called on the worker pool,
@@ -299,8 +299,9 @@ void Connection::PumpProducer() {
     } catch (const std::exception& e) {
       produced = Internal(std::string("producer threw: ") + e.what());
     }
-    self->core_->Post(
-        self->slot_, [self, r = std::move(produced)]() mutable { self->OnProduced(std::move(r)); });
+    self->core_->Post(self->strand_, [self, r = std::move(produced)]() mutable {
+      self->OnProduced(std::move(r));
+    });
   });
   if (!queued) {
     producing_ = false;
@@ -367,8 +368,9 @@ void Connection::OnProduced(Result<size_t> produced) {
 
 void Connection::LogAndRecord(int status) {
   double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
-  core_->RecordRequest(slot_, route_, request_.method, status, seconds);
-  if (slot_.access_log) {
+  IoSlot& slot = Core::ThisSlot();
+  core_->RecordRequest(slot, route_, request_.method, status, seconds);
+  if (slot.access_log) {
     std::string_view target = request_.target;
     AccessRecord rec;
     rec.method = request_.method;
@@ -379,14 +381,15 @@ void Connection::LogAndRecord(int status) {
     rec.request_id = request_.request_id;
     rec.remote = remote_;
     rec.route = route_ < core_->unmatched_route() ? core_->route_names[route_] : std::string_view();
-    slot_.access_log->Append(rec);
+    std::lock_guard lock(slot.log_mu);
+    slot.access_log->Append(rec);
   }
 }
 
 void Connection::FinishResponse() {
   LogAndRecord(status_);
   if (counted_in_flight_) {
-    slot_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    Core::ThisSlot().in_flight.fetch_sub(1, std::memory_order_relaxed);
     counted_in_flight_ = false;
   }
   bool linger = parser_ && !parser_->is_done();

@@ -85,7 +85,9 @@ class Server::Impl {
  public:
   Impl(ServerOptions options, RouteTable routes, WorkerPool& pool, Metrics* metrics)
       : core_(std::make_shared<Core>(std::move(options), std::move(routes), pool, metrics)),
-        metrics_(metrics) {}
+        metrics_(metrics),
+        accept_strand_(asio::make_strand(core_->ioc)),
+        flush_timer_(core_->ioc) {}
 
   ~Impl() {
     Shutdown(std::chrono::milliseconds(0));
@@ -98,8 +100,7 @@ class Server::Impl {
     if (started_) return Internal("http server: Start called twice");
     const std::string& listen = core_->options.listen;
     SIGIL_ASSIGN_OR_RETURN(tcp::endpoint endpoint, ParseListen(listen));
-    IoSlot& first = *core_->slots[0];
-    acceptor_ = std::make_unique<tcp::acceptor>(first.ioc);
+    acceptor_ = std::make_unique<tcp::acceptor>(accept_strand_);
     boost::system::error_code ec;
     acceptor_->open(endpoint.protocol(), ec);
     if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
@@ -115,14 +116,12 @@ class Server::Impl {
                                         : bound.address().to_string()) +
                ":" + std::to_string(port_);
     core_->StartMetricCallbacks(metrics_);
-    for (auto& slot : core_->slots) {
-      slot->work.emplace(asio::make_work_guard(slot->ioc));
-      if (slot->access_log) ScheduleFlush(*slot);
-    }
-    DoAccept();
+    core_->work.emplace(asio::make_work_guard(core_->ioc));
+    if (core_->options.access_log) ScheduleFlush();
+    asio::post(accept_strand_, [this] { DoAccept(); });
     for (auto& slot : core_->slots) {
       IoSlot* s = slot.get();
-      threads_.emplace_back([s] { RunIo(*s); });
+      threads_.emplace_back([this, s] { core_->RunIoThread(*s); });
       std::string name = "sigil-io-" + std::to_string(s->index);
       pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
     }
@@ -143,7 +142,7 @@ class Server::Impl {
     auto deadline = std::chrono::steady_clock::now() + grace;
     // 1. Stop accepting: new connections are refused from here on.
     std::promise<void> closed;
-    asio::post(core_->slots[0]->ioc, [this, &closed] {
+    asio::post(accept_strand_, [this, &closed] {
       boost::system::error_code ec;
       acceptor_->close(ec);
       closed.set_value();
@@ -151,25 +150,22 @@ class Server::Impl {
     closed.get_future().wait();
     // 2. Idle connections close now; busy ones after their current response.
     for (auto& conn : core_->BeginStopping()) {
-      core_->Post(conn->slot(), [conn] { conn->OnServerShutdown(); });
+      core_->Post(conn->strand(), [conn] { conn->OnServerShutdown(); });
     }
     // 3. Grace for requests in flight, then close whatever is left.
     if (!core_->WaitForNoConnections(deadline)) {
       auto left = core_->Snapshot();
       spdlog::warn("http: closing {} connection(s) still busy after the shutdown grace period",
                    left.size());
-      for (auto& conn : left) core_->Post(conn->slot(), [conn] { conn->ForceClose(); });
+      for (auto& conn : left) core_->Post(conn->strand(), [conn] { conn->ForceClose(); });
       core_->WaitForNoConnections(std::chrono::steady_clock::now() + kForceCloseWait);
     }
     // 4. Final access-log flush; then the io threads run out of work and exit.
-    for (auto& slot : core_->slots) {
-      IoSlot* s = slot.get();
-      core_->Post(*s, [s] {
-        s->flush_timer.cancel();
-        if (s->access_log) s->access_log->Flush();
-      });
-      s->work.reset();
-    }
+    core_->Post(core_->ioc.get_executor(), [this] {
+      flush_timer_.cancel();
+      FlushAccessLogs();
+    });
+    core_->work.reset();
   }
 
   void Wait() {
@@ -180,9 +176,7 @@ class Server::Impl {
     if (!drained_ && started_) {
       drained_ = true;
       core_->MarkStoppedAndDrain();
-      for (auto& slot : core_->slots) {
-        if (slot->access_log) slot->access_log->Flush();
-      }
+      FlushAccessLogs();
     }
   }
 
@@ -201,42 +195,39 @@ class Server::Impl {
   }
 
  private:
-  static void RunIo(IoSlot& slot) {
-    for (;;) {
-      try {
-        slot.ioc.run();
-        return;
-      } catch (const std::exception& e) {
-        spdlog::error("http: io thread {}: uncaught exception: {}", slot.index, e.what());
-      }
+  void FlushAccessLogs() {
+    for (auto& slot : core_->slots) {
+      std::lock_guard lock(slot->log_mu);
+      if (slot->access_log) slot->access_log->Flush();
     }
   }
 
-  void ScheduleFlush(IoSlot& slot) {
-    slot.flush_timer.expires_after(kAccessLogFlushInterval);
-    slot.flush_timer.async_wait([this, &slot](boost::system::error_code ec) {
+  // The flush timer's handler runs on any io thread; flush_timer_ is only touched from handlers
+  // posted to the io_context after Start, one at a time (the next wait starts in the handler).
+  void ScheduleFlush() {
+    flush_timer_.expires_after(kAccessLogFlushInterval);
+    flush_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
-      slot.access_log->Flush();
-      if (!core_->stopping()) ScheduleFlush(slot);
+      FlushAccessLogs();
+      if (!core_->stopping()) ScheduleFlush();
     });
   }
 
-  // Runs on slot 0's thread (the acceptor's executor).
+  // Runs on the accept strand. Each connection gets its own strand of the shared io_context.
   void DoAccept() {
-    IoSlot& target = *core_->slots[next_slot_];
-    next_slot_ = (next_slot_ + 1) % core_->slots.size();
-    acceptor_->async_accept(target.ioc,
-                            [this, &target](boost::system::error_code ec, tcp::socket socket) {
-                              OnAccept(ec, std::move(socket), target);
+    Strand strand = asio::make_strand(core_->ioc);
+    acceptor_->async_accept(strand,
+                            [this, strand](boost::system::error_code ec, tcp::socket socket) {
+                              OnAccept(ec, std::move(socket), strand);
                             });
   }
 
-  void OnAccept(boost::system::error_code ec, tcp::socket socket, IoSlot& target) {
+  void OnAccept(boost::system::error_code ec, tcp::socket socket, const Strand& strand) {
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
     if (ec) {
       // Out of file descriptors and the like: back off a little instead of spinning.
       spdlog::warn("http: accept on {}: {}", address_, ec.message());
-      auto timer = std::make_shared<asio::steady_timer>(core_->slots[0]->ioc);
+      auto timer = std::make_shared<asio::steady_timer>(accept_strand_);
       timer->expires_after(std::chrono::milliseconds(50));
       timer->async_wait([this, timer](boost::system::error_code) {
         if (acceptor_->is_open()) DoAccept();
@@ -252,19 +243,20 @@ class Server::Impl {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    auto conn = std::make_shared<Connection>(core_, target, std::move(socket));
+    auto conn = std::make_shared<Connection>(core_, strand, std::move(socket));
     if (core_->Register(conn)) {
       conn->MarkRegistered();
-      core_->Post(target, [conn] { conn->Start(); });
+      core_->Post(strand, [conn] { conn->Start(); });
     }
     DoAccept();
   }
 
   std::shared_ptr<Core> core_;
   Metrics* metrics_;
+  Strand accept_strand_;  // the acceptor and its back-off timer
+  asio::steady_timer flush_timer_;
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::vector<std::thread> threads_;
-  size_t next_slot_ = 0;
 
   mutable std::mutex mu_;
   std::mutex wait_mu_;

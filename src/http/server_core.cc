@@ -1,11 +1,16 @@
 #include "http/server_core.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <cstdlib>
 
 #include "http/connection.h"
 
 namespace sigil::http {
 namespace {
+
+thread_local IoSlot* this_slot = nullptr;
 
 const char* const kMethods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
 constexpr uint64_t kOtherMethod = 7;
@@ -20,7 +25,11 @@ uint64_t MethodIndex(std::string_view method) {
 }  // namespace
 
 Core::Core(ServerOptions opts, RouteTable routes, WorkerPool& worker_pool, Metrics* metrics)
-    : options(std::move(opts)), router(routes), pool(worker_pool), metrics_(metrics) {
+    : options(std::move(opts)),
+      router(routes),
+      pool(worker_pool),
+      ioc(std::max(1, options.io_threads)),
+      metrics_(metrics) {
   int n = std::max(1, options.io_threads);
   for (int i = 0; i < n; ++i) slots.push_back(std::make_unique<IoSlot>(static_cast<size_t>(i)));
   for (const Route& r : router.routes()) {
@@ -130,10 +139,32 @@ void Core::MarkStoppedAndDrain() {
     std::unique_lock lock(post_mu_);
     stopped_ = true;
   }
-  for (auto& s : slots) {
-    s->ioc.restart();
-    s->ioc.poll();
+  IoSlot* previous = this_slot;
+  this_slot = slots[0].get();
+  ioc.restart();
+  ioc.poll();
+  this_slot = previous;
+}
+
+void Core::RunIoThread(IoSlot& slot) {
+  this_slot = &slot;
+  for (;;) {
+    try {
+      ioc.run();
+      break;
+    } catch (const std::exception& e) {
+      spdlog::error("http: io thread {}: uncaught exception: {}", slot.index, e.what());
+    }
   }
+  this_slot = nullptr;
+}
+
+IoSlot& Core::ThisSlot() {
+  if (this_slot == nullptr) {
+    spdlog::critical("http: connection code ran outside an io thread");
+    std::abort();
+  }
+  return *this_slot;
 }
 
 }  // namespace sigil::http

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -30,24 +31,32 @@ namespace sigil::http {
 
 class Connection;
 
-// One io thread: its own single-threaded io_context (no strands or locks needed for connection
-// state), plus what that thread uses without locking.
+// The io threads share one io_context (work sharing: whichever io thread is running picks up the
+// next ready connection, so a preempted thread does not hold other connections' requests). Each
+// connection's handlers run on its own strand. An IoSlot is what one io thread uses without locking
+// whatever connection it is serving at the moment: Core::ThisSlot() finds it.
+using IoExecutor = boost::asio::io_context::executor_type;
+using Strand = boost::asio::strand<IoExecutor>;
+
 struct IoSlot {
-  explicit IoSlot(size_t i) : index(i), ioc(1), flush_timer(ioc) {}
+  explicit IoSlot(size_t i) : index(i) {}
 
   const size_t index;
-  boost::asio::io_context ioc;
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
-  boost::asio::steady_timer flush_timer;  // access-log flushing
 
-  // Written by this slot's thread only, read by anyone (metrics, in_flight()).
+  // Changed with atomic adds by whichever io thread serves a connection at that moment (a request
+  // may start on one thread and end on another, so one slot's value may be negative); only the sum
+  // over all slots means anything. Read by anyone (metrics, in_flight()).
   std::atomic<int64_t> in_flight{0};
   std::atomic<int64_t> connections{0};
 
-  // This thread only.
+  // This slot's thread only.
   RequestIdGenerator ids;
-  std::unique_ptr<AccessLog> access_log;                    // null when the access log is off
   std::unordered_map<uint64_t, Counter*> request_counters;  // (route, method, status) → counter
+
+  // Appended to by this slot's thread, flushed by the flush timer on any io thread: log_mu guards
+  // it.
+  std::mutex log_mu;
+  std::unique_ptr<AccessLog> access_log;  // null when the access log is off
 };
 
 // Shared by the Server and every Connection (connections hold a shared_ptr, so a Responder called
@@ -60,20 +69,28 @@ class Core {
   const ServerOptions options;
   const Router router;
   WorkerPool& pool;
-  std::vector<std::unique_ptr<IoSlot>> slots;
-  std::vector<std::string> route_names;  // per route, then "unmatched"
+  boost::asio::io_context ioc;  // run by every io thread
+  std::optional<boost::asio::executor_work_guard<IoExecutor>> work;
+  std::vector<std::unique_ptr<IoSlot>> slots;  // one per io thread
+  std::vector<std::string> route_names;        // per route, then "unmatched"
   size_t unmatched_route() const { return route_names.size() - 1; }
 
-  // Posts `fn` to the slot's io thread unless the server has finished (then `fn` is dropped).
-  template <typename Fn>
-  void Post(IoSlot& slot, Fn&& fn) {
+  // Posts `fn` to `executor` (a connection's strand, or the io_context) unless the server has
+  // finished (then `fn` is dropped). Any thread.
+  template <typename Executor, typename Fn>
+  void Post(const Executor& executor, Fn&& fn) {
     std::shared_lock lock(post_mu_);
     if (stopped_) return;
-    boost::asio::post(slot.ioc, std::forward<Fn>(fn));
+    boost::asio::post(executor, std::forward<Fn>(fn));
   }
-  // After the io threads exited: no more posts; runs what is queued so nothing keeps connections
-  // alive.
+  // After the io threads exited: no more posts; runs what is queued (as slot 0) so nothing keeps
+  // connections alive.
   void MarkStoppedAndDrain();
+
+  // Runs the io_context as io thread `slot` until it runs out of work.
+  void RunIoThread(IoSlot& slot);
+  // The slot of the io thread calling. Precondition: called on an io thread (or while draining).
+  static IoSlot& ThisSlot();
 
   // Connection registry (for shutdown and max_connections). Register fails once stopping.
   bool Register(const std::shared_ptr<Connection>& conn);

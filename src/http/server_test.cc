@@ -224,6 +224,57 @@ TEST(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(test::CountCompleteResponses(sock.ReadResponses(1, 2000ms)), 1);
 }
 
+// The io threads share the connections: while one io thread is stuck in a handler, every other
+// connection (new or old) is still served by the other io thread.
+TEST(ServerTest, AStuckIoThreadDoesNotHoldOtherConnections) {
+  Gate gate;
+  std::atomic<bool> blocking{false};
+  RouteTable routes;
+  RouteOptions inline_opts;
+  inline_opts.inline_handler = true;
+  routes.Add(
+      {"GET"}, "/block",
+      [&](Request&, Responder done) {
+        blocking = true;
+        gate.WaitOpen(10000ms);  // occupies this io thread, like a cold disk read would
+        done(Response::Text(200, "unblocked"));
+      },
+      inline_opts);
+  routes.Add({"GET"}, "/fast", TextHandler("fast"), inline_opts);
+  TestServer::Options options;
+  options.server.io_threads = 2;
+  TestServer server(std::move(routes), options);
+  struct OpenOnExit {
+    Gate& g;
+    ~OpenOnExit() { g.Open(); }
+  } open_on_exit{gate};
+
+  // Connections opened before the block, so each was accepted while both threads were free.
+  std::vector<std::unique_ptr<RawSocket>> earlier;
+  for (int i = 0; i < 4; ++i) {
+    earlier.push_back(std::make_unique<RawSocket>(server.port()));
+    ASSERT_TRUE(earlier.back()->Send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_EQ(test::CountCompleteResponses(earlier.back()->ReadResponses(1, 2000ms)), 1);
+  }
+  RawSocket blocker(server.port());
+  ASSERT_TRUE(blocker.Send("GET /block HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(WaitUntil([&] { return blocking.load(); }));
+
+  for (auto& sock : earlier) {
+    ASSERT_TRUE(sock->Send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_EQ(test::CountCompleteResponses(sock->ReadResponses(1, 2000ms)), 1);
+  }
+  for (int i = 0; i < 4; ++i) {
+    RawSocket fresh(server.port());
+    ASSERT_TRUE(fresh.Send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_EQ(test::CountCompleteResponses(fresh.ReadResponses(1, 2000ms)), 1)
+        << "connection " << i;
+  }
+  gate.Open();
+  std::string raw = blocker.ReadResponses(1, 5000ms);
+  EXPECT_NE(raw.find("unblocked"), std::string::npos) << raw;
+}
+
 TEST(ServerTest, ConnectionCloseAndHttp10) {
   RouteTable routes;
   routes.Add({"GET"}, "/x", TextHandler("x"));
