@@ -218,17 +218,46 @@ std::vector<uint32_t> DirectTable(const std::vector<uint64_t>& starts, uint32_t*
   return direct;
 }
 
-struct SiteKey {
-  uint32_t name, call_file;
-  int32_t call_line;
-  bool operator==(const SiteKey&) const = default;
-};
-struct SiteKeyHash {
-  size_t operator()(const SiteKey& k) const {
-    uint64_t h = (uint64_t{k.name} << 32 | k.call_file) * 0x9E3779B97F4A7C15ull;
-    return static_cast<size_t>((h ^ static_cast<uint32_t>(k.call_line)) * 0xBF58476D1CE4E5B9ull >>
+// Distinct (name, call file, call line) tuples of the inline nodes, in first-seen order: an
+// open-addressing table of site indexes (a node costs one probe, usually in cache).
+class SiteTable {
+ public:
+  SiteTable() : slots_(256, f::kNone) {}
+  uint32_t Intern(uint32_t name, uint32_t call_file, int32_t call_line) {
+    if (sites_.size() * 2 >= slots_.size()) Grow();
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = Hash(name, call_file, call_line) & mask;; i = (i + 1) & mask) {
+      const uint32_t id = slots_[i];
+      if (id == f::kNone) {
+        slots_[i] = static_cast<uint32_t>(sites_.size());
+        sites_.push_back(f::InlineSite{name, call_file, call_line});
+        return slots_[i];
+      }
+      const f::InlineSite& site = sites_[id];
+      if (site.name == name && site.call_file == call_file && site.call_line == call_line)
+        return id;
+    }
+  }
+  const std::vector<f::InlineSite>& sites() const { return sites_; }
+
+ private:
+  static size_t Hash(uint32_t name, uint32_t call_file, int32_t call_line) {
+    const uint64_t h = (uint64_t{name} << 32 | call_file) * 0x9E3779B97F4A7C15ull;
+    return static_cast<size_t>((h ^ static_cast<uint32_t>(call_line)) * 0xBF58476D1CE4E5B9ull >>
                                16);
   }
+  void Grow() {
+    slots_.assign(slots_.size() * 2, f::kNone);
+    const size_t mask = slots_.size() - 1;
+    for (uint32_t id = 0; id < sites_.size(); ++id) {
+      const f::InlineSite& site = sites_[id];
+      size_t i = Hash(site.name, site.call_file, site.call_line) & mask;
+      while (slots_[i] != f::kNone) i = (i + 1) & mask;
+      slots_[i] = id;
+    }
+  }
+  std::vector<uint32_t> slots_;
+  std::vector<f::InlineSite> sites_;
 };
 
 // Append-only byte buffer written through a pointer: no call per append.
@@ -374,7 +403,8 @@ class Builder : public SymVisitor {
     fast_have_prev_ = false;
   }
 
-  void OnLine(const LineRecord& r) override {
+  // Flattened: one call per line record, with the vector appends inlined into it.
+  [[gnu::flatten]] void OnLine(const LineRecord& r) override {
     if (!cur_accepted_) return;
     cur_lines_.push_back(r);
     if (!fast_lines_ || r.size == 0) return;  // Breakpad ignores size-0 records
@@ -622,10 +652,51 @@ class Builder : public SymVisitor {
         std::pmr::map<uint64_t, uint32_t>(&tree_pool_);
   }
 
+  // FlattenInlines without the tree, for the usual case where no two stored ranges partly
+  // overlap. Then ContainedRangeMap's tree does not depend on the insertion order, except that a
+  // range equal to an earlier one nests inside it: sorted by (base ascending, high descending,
+  // insertion order), a stack sweep yields the same tree, already in pre-order. Returns false on a
+  // partial overlap (where the order decides which range is rejected): the emulation runs then.
+  bool FlattenNested(uint64_t fs, uint64_t fe) {
+    sorted_ranges_.clear();
+    for (uint32_t i = 0; i < cur_inlines_.size(); ++i) {
+      const PendingInline& p = cur_inlines_[i];
+      for (uint32_t k = 0; k < p.range_count; ++k) {
+        const AddressRange& r = cur_ranges_[p.range_begin + k];
+        if (r.size == 0) continue;
+        const uint64_t high = r.address + (r.size - 1);
+        if (high < r.address) continue;
+        sorted_ranges_.push_back(SortedRange{r.address, high, i, k, 0});
+      }
+    }
+    // Equal ranges keep their insertion order (the order of sorted_ranges_ as filled).
+    for (uint32_t i = 0; i < sorted_ranges_.size(); ++i) sorted_ranges_[i].seq = i;
+    std::sort(sorted_ranges_.begin(), sorted_ranges_.end(),
+              [](const SortedRange& a, const SortedRange& b) {
+                if (a.base != b.base) return a.base < b.base;
+                return a.high != b.high ? a.high > b.high : a.seq < b.seq;
+              });
+    open_.clear();  // the enclosing ranges of the current one, outermost first
+    for (const SortedRange& r : sorted_ranges_) {
+      while (!open_.empty() && open_.back().first < r.base) open_.pop_back();
+      if (!open_.empty() && r.high > open_.back().first) return false;  // partial overlap
+      const uint32_t parent = open_.empty() ? f::kNone : open_.back().second;
+      const uint64_t s = std::max(r.base, fs), e = std::min(r.high, fe);
+      uint32_t flat = f::kNone;  // outside the function: so is everything inside it
+      if (s <= e) {
+        flat = static_cast<uint32_t>(flat_.size());
+        flat_.push_back(FlatNode{s, e, parent, r.inline_index, r.range_index});
+      }
+      open_.emplace_back(r.high, flat);
+    }
+    return true;
+  }
+
   // Builds the inline tree of the current function and lists it in pre-order, clipped to [fs, fe].
   void FlattenInlines(uint64_t fs, uint64_t fe) {
     flat_.clear();
-    if (cur_inlines_.empty()) return;
+    if (cur_inlines_.empty() || (!options_.emulate_inline_tree && FlattenNested(fs, fe))) return;
+    flat_.clear();
     tree_.clear();
     tree_.push_back(TreeNode{0, kU64Max, 0, 0, nullptr});
     for (uint32_t i = 0; i < cur_inlines_.size(); ++i) {
@@ -904,8 +975,7 @@ class Builder : public SymVisitor {
     uint32_t omitted = f::kNone;
     // Resolve inline origins and call-site FILE ids; one InlineSite per distinct tuple.
     std::vector<f::InlineNode> nodes(nodes_.size());
-    std::vector<f::InlineSite> sites;
-    std::unordered_map<SiteKey, uint32_t, SiteKeyHash> site_ids;
+    SiteTable site_table;
     for (size_t i = 0; i < nodes_.size(); ++i) {
       const NodeOut& n = nodes_[i];
       const NodeRaw& raw = nodes_raw_[i];
@@ -915,12 +985,12 @@ class Builder : public SymVisitor {
         name = omitted;
       }
       uint32_t file = raw.has_call_file ? files_by_id_.Find(raw.call_file_id) : f::kNone;
-      SiteKey key{name, file == f::kNone ? f::kCallFileFromLine : file, n.call_line};
-      auto [it, added] = site_ids.try_emplace(key, static_cast<uint32_t>(sites.size()));
-      if (added) sites.push_back(f::InlineSite{key.name, key.call_file, key.call_line});
+      const uint32_t site =
+          site_table.Intern(name, file == f::kNone ? f::kCallFileFromLine : file, n.call_line);
       nodes[i] =
-          f::InlineNode{n.start, n.high, n.parent, (n.call_file & f::kInlineBaseFlag) | it->second};
+          f::InlineNode{n.start, n.high, n.parent, (n.call_file & f::kInlineBaseFlag) | site};
     }
+    const std::vector<f::InlineSite>& sites = site_table.sites();
     if (sites.size() > f::kSiteMask) too_large_ = true;
     std::vector<f::SymbolRecord> symbols;
     std::vector<Range> ranges = Sweep(&symbols);
@@ -1062,6 +1132,12 @@ class Builder : public SymVisitor {
   std::vector<std::pair<uint32_t, uint32_t>> stack_;
   std::vector<FlatNode> flat_;
   std::vector<uint32_t> emitted_;
+  struct SortedRange {
+    uint64_t base, high;
+    uint32_t inline_index, range_index, seq;
+  };
+  std::vector<SortedRange> sorted_ranges_;
+  std::vector<std::pair<uint64_t, uint32_t>> open_;  // (high, flat index or kNone)
 
   // Output.
   std::vector<FuncOut> funcs_;

@@ -21,6 +21,10 @@ struct BuildOptions {
   ParseOptions parse;
   // libdeflate level for the string data (0: stored raw). Kept only when it saves at least 1/8.
   int string_deflate_level = 1;
+  // Always build inline trees with the ContainedRangeMap emulation, never the sorted sweep it
+  // falls back from on partial overlaps. Both give the same index; tests and the fuzzer build
+  // with both and compare.
+  bool emulate_inline_tree = false;
 };
 
 struct BuildStats {

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <random>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "symbolication/index_builder.h"
 #include "symbolication/symbol_index.h"
@@ -205,6 +208,65 @@ TEST(SymParserTest, InlineNestingFollowsContainedRangeMap) {
   EXPECT_EQ(r.inlines[1].function, "outer");
   EXPECT_EQ(r.inlines[1].function_base, 0x140u);
   EXPECT_EQ(At(*idx, 0x165).inlines.size(), 0u);
+}
+
+// The builder nests INLINE ranges with a sorted sweep when no two of a function's ranges partly
+// overlap and with the ContainedRangeMap emulation otherwise: both must write the same index.
+// Random functions, half of them nested by construction (with equal ranges, ranges leaving the
+// FUNC, several ranges per INLINE), half from a coarse grid (partial overlaps).
+TEST(SymParserTest, InlineSweepBuildsWhatTheEmulationBuilds) {
+  std::mt19937_64 rng(17);
+  auto hex = [](uint64_t v) {
+    char buf[24];
+    std::snprintf(buf, sizeof(buf), "%llx", static_cast<unsigned long long>(v));
+    return std::string(buf);
+  };
+  for (int round = 0; round < 40; ++round) {
+    std::string sym = "MODULE Linux x86 AB x\nFILE 0 a.c\nFILE 1 b.c\n";
+    for (int o = 0; o < 6; ++o)
+      sym += "INLINE_ORIGIN " + std::to_string(o) + " o" + std::to_string(o) + "\n";
+    uint64_t base = 0x1000;
+    for (int fn = 0; fn < 20; ++fn) {
+      const uint64_t size = 0x40 + rng() % 0x400;
+      sym += "FUNC " + hex(base) + " " + hex(size) + " 0 f" + std::to_string(fn) + "\n";
+      sym += hex(base) + " " + hex(size) + " 7 0\n";
+      const bool nested = fn % 2 == 0;
+      // (level, lo, hi) intervals to place children in; ranges may leave the FUNC a little.
+      std::vector<std::tuple<int, uint64_t, uint64_t>> work = {
+          {0, base - 0x10, base + size + 0x10}};
+      for (size_t w = 0; w < work.size() && w < 60; ++w) {
+        auto [level, lo, hi] = work[w];
+        if (level > 3 || hi - lo < 4) continue;
+        const int records = 1 + static_cast<int>(rng() % 3);
+        for (int k = 0; k < records; ++k) {
+          std::string line = "INLINE " + std::to_string(level) + " " + std::to_string(rng() % 90) +
+                             " " + std::to_string(rng() % 2) + " " + std::to_string(rng() % 6);
+          const int ranges = 1 + static_cast<int>(rng() % 3);
+          for (int x = 0; x < ranges; ++x) {
+            uint64_t a, b;
+            if (nested) {  // a slice of the parent interval (equal to it now and then)
+              const uint64_t span = hi - lo;
+              a = (rng() % 4 == 0) ? lo : lo + rng() % span;
+              b = (rng() % 4 == 0) ? hi : a + rng() % (hi - a + 1);
+            } else {  // coarse grid: equal ranges and partial overlaps
+              a = base - 0x10 + (rng() % 8) * (size / 6);
+              b = a + (1 + rng() % 4) * (size / 6) - 1;
+            }
+            line += " " + hex(a) + " " + hex(b - a + (rng() % 16 == 0 ? 0 : 1));  // some size 0
+            if (nested && b > a) work.emplace_back(level + 1, a, b);
+          }
+          sym += line + "\n";
+        }
+      }
+      base += size + rng() % 0x40;
+    }
+    auto fast = BuildIndex(sym);
+    auto exact = BuildIndex(sym, BuildOptions{.emulate_inline_tree = true});
+    ASSERT_TRUE(fast.ok() && exact.ok());
+    ASSERT_GT(fast->stats.inline_nodes, 0u);
+    EXPECT_EQ(fast->stats.inline_nodes, exact->stats.inline_nodes) << sym;
+    EXPECT_TRUE(fast->bytes == exact->bytes) << sym;
+  }
 }
 
 }  // namespace
