@@ -140,9 +140,23 @@ TEST(MultiNodeTest, TwoStatelessNodesBehindABalancer) {
     EXPECT_EQ(hb.at("checks").at("cache"), "ok");
   }
 
-  // A miss cached on node B ...
+  const std::string request =
+      R"({"memoryMap": [["qipcap64.pdb", "293A285ED25871934C4C44205044422E1"]], "stacks": [[[0, 4101]]]})";
+  auto found_on = [&](test::HttpClient& c) {
+    auto r = c.Post("/symbolicate/v5", request, {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto json = boost::json::parse(r.body);
+    return json.at("results")
+               .at(0)
+               .at("found_modules")
+               .at("qipcap64.pdb/293A285ED25871934C4C44205044422E1") == true;
+  };
+
+  // A miss cached on node B: the existence memo (shared, in Redis) and the symbolication negative
+  // cache (node B's own memory) ...
   EXPECT_EQ(via_b.Get("/" + kSymRel).status, 404);
   EXPECT_EQ(via_b.Get("/" + kSymRel).status, 404);
+  EXPECT_FALSE(found_on(via_b));
   // ... turns into a hit right after an upload on node A (Redis pub/sub invalidation).
   std::string zip = MakeZip(dir, "qipcap.zip", kSymRel, kShared + "/testdata/symbols/" + kSymRel);
   auto up = via_a.PostMultipart("/upload/", {{.name = "qipcap.zip", .file_path = zip}},
@@ -154,6 +168,13 @@ TEST(MultiNodeTest, TwoStatelessNodesBehindABalancer) {
     if (status_b == 404) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(status_b == 302 || status_b == 200) << status_b;
+  // ... and node B's in-process negative cache heard the upload too (negative_ttl_s is 600 s).
+  bool found_b = false;
+  for (int i = 0; i < 50 && !found_b; ++i) {
+    found_b = found_on(via_b);
+    if (!found_b) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(found_b) << "node B still remembers the module as missing after the upload on A";
 
   // An upload through the balancer; both nodes then serve both files with identical bytes.
   const std::string other_rel = "ntdll.pdb/F86EB934B42FBB79B2595AA25907695C1/ntdll.sym";
@@ -168,8 +189,6 @@ TEST(MultiNodeTest, TwoStatelessNodesBehindABalancer) {
   }
 
   // Symbolication on both nodes gives the same answer.
-  const std::string request =
-      R"({"memoryMap": [["qipcap64.pdb", "293A285ED25871934C4C44205044422E1"]], "stacks": [[[0, 4101]]]})";
   for (auto* c : {&via_a, &via_b, &via_lb}) {
     auto r = c->Post("/symbolicate/v5", request, {{"Content-Type", "application/json"}});
     ASSERT_EQ(r.status, 200) << r.body;
