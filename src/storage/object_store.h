@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,26 @@ struct ListEntry {
   TimestampMicros last_modified = 0;
 };
 
+// An object written now and published later by ObjectStore::CommitPuts (see BeginPut). Its bytes
+// live in the backend's staging area, invisible to every reader, until committed; destroying it
+// uncommitted discards them. Not thread-safe; owned by one writer.
+class PendingObject {
+ public:
+  virtual ~PendingObject() = default;
+  virtual Status Append(std::string_view data) = 0;
+  // Call once after the last Append, before CommitPuts.
+  virtual Status Finish() = 0;
+  virtual uint64_t size() const = 0;
+};
+
+// One object of a CommitPuts batch. `committed` is set once that object is stored durably.
+struct PendingCommit {
+  std::string key;
+  PutOptions options;
+  PendingObject* object = nullptr;  // borrowed; from BeginPut of the same store, finished
+  bool committed = false;
+};
+
 // A streaming read of one object. Not thread-safe; owned by one reader.
 class ObjectReader {
  public:
@@ -62,6 +83,21 @@ class ObjectStore {
   // Stores the contents of a local file (streamed; may be large).
   virtual Status PutFile(std::string_view key, const std::string& path,
                          const PutOptions& options) = 0;
+
+  // Two-phase puts, for backends that can write an object's bytes before publishing it
+  // (SupportsPendingPuts). A caller writes any number of objects with BeginPut, then publishes them
+  // with one CommitPuts, which makes them durable together (one sync step per batch instead of per
+  // object). Each object is published atomically as by Put; the batch as a whole is not: after an
+  // error, the items with `committed` set are stored durably; the others may or may not have become
+  // visible (never torn). Keys must be distinct within a batch. Thread-safe like Put (a batch is
+  // one call). The defaults say "unsupported" (kInvalidArgument): use Put/PutFile then.
+  virtual bool SupportsPendingPuts() const { return false; }
+  virtual Result<std::unique_ptr<PendingObject>> BeginPut() {
+    return InvalidArgument("storage backend has no pending puts");
+  }
+  virtual Status CommitPuts(std::span<PendingCommit> /*batch*/) {
+    return InvalidArgument("storage backend has no pending puts");
+  }
 
   // kNotFound if absent.
   virtual Result<std::unique_ptr<ObjectReader>> Get(std::string_view key) = 0;

@@ -5,8 +5,8 @@
 // key's store generation. Before storing, it takes the key's lock (Guard) and checks the
 // generation: if another upload on this node stored the key after our Head, the caller re-stats and
 // usually skips; otherwise it stores under the lock and bumps the generation. Locks are held only
-// around one store, never across tasks, so overlapping uploads cannot deadlock on each other or
-// starve the WorkerPool.
+// around one store (one Put, or one batch commit, which takes its keys' locks in key order), never
+// across tasks, so overlapping uploads cannot deadlock on each other or starve the WorkerPool.
 //
 // Across nodes there is no coordination: two nodes may store the same key at once. Puts are atomic
 // and the content is identical for the same symbol, so the object ends up intact; both nodes record

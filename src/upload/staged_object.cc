@@ -15,10 +15,13 @@ bool MemoryBudget::TryReserve(uint64_t n) {
 StagedObject::StagedObject(MemoryBudget& budget, std::string tmp_dir, uint64_t max_in_memory)
     : budget_(budget), tmp_dir_(std::move(tmp_dir)), max_in_memory_(max_in_memory) {}
 
+StagedObject::StagedObject(MemoryBudget& budget, std::unique_ptr<storage::PendingObject> pending)
+    : budget_(budget), max_in_memory_(0), pending_(std::move(pending)) {}
+
 StagedObject::~StagedObject() { budget_.Release(reserved_); }
 
 void StagedObject::Expect(uint64_t bytes) {
-  if (file_ || bytes <= reserved_ || bytes > max_in_memory_) return;
+  if (pending_ || file_ || bytes <= reserved_ || bytes > max_in_memory_) return;
   if (!budget_.TryReserve(bytes - reserved_)) return;
   reserved_ = bytes;
   memory_.reserve(bytes);
@@ -26,6 +29,7 @@ void StagedObject::Expect(uint64_t bytes) {
 
 Status StagedObject::Append(std::string_view data) {
   size_ += data.size();
+  if (pending_) return pending_->Append(data);
   if (!file_) {
     uint64_t need = memory_.size() + data.size();
     if (need <= max_in_memory_) {
@@ -53,6 +57,7 @@ Status StagedObject::Append(std::string_view data) {
 }
 
 Status StagedObject::Finish() {
+  if (pending_) return pending_->Finish();
   if (file_) return file_->Close();
   return Status::Ok();
 }

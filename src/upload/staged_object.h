@@ -1,19 +1,22 @@
 // StagedObject: the bytes one member will be stored as (gzip output or the raw member), produced
 // during validation and kept until every member of the archive has passed, so a corrupt member
-// found late leaves storage untouched. Small objects stay in memory while a shared MemoryBudget
-// allows; larger ones (or when the budget is spent) spill to a temp file, so memory does not grow
-// with archive size.
+// found late leaves storage untouched. Where the store has pending puts (ObjectStore::BeginPut),
+// the bytes go straight to the store's own staging area, to be published by CommitPuts. Otherwise
+// small objects stay in memory while a shared MemoryBudget allows; larger ones (or when the budget
+// is spent) spill to a temp file, so memory does not grow with archive size.
 //
 // StagedObject is not thread-safe (one producer, then one consumer). MemoryBudget is thread-safe.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/status.h"
+#include "storage/object_store.h"
 #include "upload/temp_file.h"
 
 namespace sigil::upload {
@@ -35,6 +38,8 @@ class StagedObject {
  public:
   // `max_in_memory`: objects larger than this always go to a file in `tmp_dir`.
   StagedObject(MemoryBudget& budget, std::string tmp_dir, uint64_t max_in_memory);
+  // Stages into a store's pending object (from ObjectStore::BeginPut); `budget` is not used.
+  StagedObject(MemoryBudget& budget, std::unique_ptr<storage::PendingObject> pending);
   ~StagedObject();
   StagedObject(StagedObject&&) = delete;
   StagedObject& operator=(StagedObject&&) = delete;
@@ -47,7 +52,9 @@ class StagedObject {
   Status Finish();
 
   uint64_t size() const { return size_; }
-  bool in_memory() const { return !file_.has_value(); }
+  // The store's pending object, if staged there (commit it with ObjectStore::CommitPuts).
+  storage::PendingObject* pending() const { return pending_.get(); }
+  bool in_memory() const { return !pending_ && !file_.has_value(); }
   // In-memory contents (when in_memory()).
   std::string_view data() const { return memory_; }
   // File path (when !in_memory()).
@@ -60,6 +67,7 @@ class StagedObject {
   std::string memory_;
   uint64_t reserved_ = 0;
   std::optional<TempFile> file_;
+  std::unique_ptr<storage::PendingObject> pending_;
   uint64_t size_ = 0;
 };
 

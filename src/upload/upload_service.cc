@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <set>
 
 #include "common/clock.h"
 #include "common/hashing.h"
@@ -24,6 +25,10 @@ namespace {
 constexpr uint64_t kMaxInMemoryStage = 16 << 20;
 // Process-wide cap on staged bytes held in memory.
 constexpr uint64_t kStagingBudget = 64ull << 20;
+// At most this many members of one upload (the largest) are staged as the store's pending objects
+// (each holds two open temp files until the commit); the rest are staged as above and Put one by
+// one.
+constexpr size_t kMaxPendingPerUpload = 128;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -83,12 +88,14 @@ struct UploadService::MemberWork {
   std::string storage_key;
   bool compress = false;
   bool is_sym = false;
+  bool use_pending = false;  // stage as the store's pending object, commit in one batch
   KeyRegistry::Pin pin;
   std::optional<storage::ObjectInfo> existing;
   Outcome outcome = Outcome::kPending;
   std::unique_ptr<StagedObject> staged;
   std::string md5;  // of the original bytes, for compressed members
   std::optional<SymHeader> header;
+  TimestampMicros store_started = 0;
 
   // True if `info` already holds exactly this member's content.
   bool SameAs(const storage::ObjectInfo& info) const {
@@ -197,7 +204,7 @@ Status UploadService::Prepare(MemberWork& work, MemberReader& reader) {
 // stream once everything checked out. False when the member cannot be kept as is.
 Result<bool> UploadService::StageKeptDeflate(MemberWork& work, MemberReader& reader) {
   const ArchiveMember& m = *work.member;
-  work.staged = std::make_unique<StagedObject>(staging_budget_, tmp_dir_, kMaxInMemoryStage);
+  SIGIL_ASSIGN_OR_RETURN(work.staged, NewStage(work));
   StagedObject& staged = *work.staged;
   staged.Expect(GzipHeader().size() + m.compressed_size + 8);
   SIGIL_RETURN_IF_ERROR(staged.Append(GzipHeader()));
@@ -224,7 +231,7 @@ Result<bool> UploadService::StageKeptDeflate(MemberWork& work, MemberReader& rea
 // they are) into the stage.
 Status UploadService::StageOwnOutput(MemberWork& work, MemberReader& reader) {
   const ArchiveMember& m = *work.member;
-  work.staged = std::make_unique<StagedObject>(staging_budget_, tmp_dir_, kMaxInMemoryStage);
+  SIGIL_ASSIGN_OR_RETURN(work.staged, NewStage(work));
   StagedObject& staged = *work.staged;
   std::unique_ptr<GzipCompressor> gzip;
   if (work.compress) {
@@ -244,30 +251,47 @@ Status UploadService::StageOwnOutput(MemberWork& work, MemberReader& reader) {
   return Status::Ok();
 }
 
+Result<std::unique_ptr<StagedObject>> UploadService::NewStage(const MemberWork& work) {
+  if (work.use_pending) {
+    SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<storage::PendingObject> pending, store_.BeginPut());
+    return std::make_unique<StagedObject>(staging_budget_, std::move(pending));
+  }
+  return std::make_unique<StagedObject>(staging_budget_, tmp_dir_, kMaxInMemoryStage);
+}
+
+storage::PutOptions UploadService::OptionsFor(const MemberWork& work) {
+  storage::PutOptions options;
+  if (work.compress) {
+    options.content_type = "text/plain";
+    options.content_encoding = "gzip";
+    options.metadata["original_size"] = std::to_string(work.member->size);
+    options.metadata["original_md5_hash"] = work.md5;
+  } else {
+    options.content_type = "application/octet-stream";
+  }
+  return options;
+}
+
+// Under the key's lock (held by the caller): false (and the member marked skipped) if another
+// upload on this node stored the same content after our Head.
+bool UploadService::StillNeeded(MemberWork& work) {
+  if (work.pin.entry().generation == work.pin.generation_at_pin()) return true;
+  auto head = store_.Head(work.storage_key);
+  if (head.ok() && work.SameAs(*head)) {
+    work.outcome = MemberWork::Outcome::kSkipped;
+    return false;
+  }
+  if (head.ok()) work.existing = std::move(head).value();
+  return true;
+}
+
 Status UploadService::Store(MemberWork& work, int64_t upload_id) {
-  const ArchiveMember& m = *work.member;
-  TimestampMicros started = NowMicros();
+  work.store_started = NowMicros();
   {
     KeyRegistry::Entry& entry = work.pin.entry();
     std::lock_guard lock(entry.mu);
-    if (entry.generation != work.pin.generation_at_pin()) {
-      // Another upload on this node stored the key after our Head: look again.
-      auto head = store_.Head(work.storage_key);
-      if (head.ok() && work.SameAs(*head)) {
-        work.outcome = MemberWork::Outcome::kSkipped;
-        return Status::Ok();
-      }
-      if (head.ok()) work.existing = std::move(head).value();
-    }
-    storage::PutOptions options;
-    if (work.compress) {
-      options.content_type = "text/plain";
-      options.content_encoding = "gzip";
-      options.metadata["original_size"] = std::to_string(m.size);
-      options.metadata["original_md5_hash"] = work.md5;
-    } else {
-      options.content_type = "application/octet-stream";
-    }
+    if (!StillNeeded(work)) return Status::Ok();
+    storage::PutOptions options = OptionsFor(work);
     Status put = work.staged->in_memory()
                      ? store_.Put(work.storage_key, work.staged->data(), options)
                      : store_.PutFile(work.storage_key, work.staged->path(), options);
@@ -275,7 +299,44 @@ Status UploadService::Store(MemberWork& work, int64_t upload_id) {
     ++entry.generation;
   }
   work.outcome = MemberWork::Outcome::kStored;
+  return Record(work, upload_id);
+}
 
+// Takes the keys' locks in key order (so two batches cannot deadlock), drops members another upload
+// stored meanwhile, and commits the rest as one batch. Members the store committed are marked
+// stored (to be recorded by the caller), also when the batch fails part way.
+Status UploadService::StoreBatch(std::vector<MemberWork*>& batch) {
+  std::sort(batch.begin(), batch.end(), [](const MemberWork* a, const MemberWork* b) {
+    return a->storage_key < b->storage_key;
+  });
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(batch.size());
+  for (MemberWork* w : batch) locks.emplace_back(w->pin.entry().mu);
+  TimestampMicros started = NowMicros();
+  std::vector<storage::PendingCommit> commits;
+  std::vector<MemberWork*> committing;
+  for (MemberWork* w : batch) {
+    if (!StillNeeded(*w)) continue;
+    commits.push_back(storage::PendingCommit{w->storage_key, OptionsFor(*w), w->staged->pending()});
+    committing.push_back(w);
+  }
+  Status put = commits.empty() ? Status::Ok() : store_.CommitPuts(commits);
+  for (size_t i = 0; i < commits.size(); ++i) {
+    if (!commits[i].committed) continue;
+    ++committing[i]->pin.entry().generation;
+    committing[i]->outcome = MemberWork::Outcome::kStored;
+    committing[i]->store_started = started;
+  }
+  if (!put.ok()) {
+    return Internal("storing a batch of " + std::to_string(commits.size()) +
+                    " objects: " + put.ToString());
+  }
+  return Status::Ok();
+}
+
+// The file_uploads row, the upload's stored key and the invalidation event of a stored member.
+Status UploadService::Record(MemberWork& work, int64_t upload_id) {
+  const ArchiveMember& m = *work.member;
   db::FileUpload file;
   file.upload_id = upload_id;
   file.bucket_name = store_.Name();
@@ -294,9 +355,9 @@ Status UploadService::Store(MemberWork& work, int64_t upload_id) {
     file.code_id = work.header->code_id;
     file.generator = work.header->generator;
   }
-  file.created_at = started;
+  file.created_at = work.store_started;
   file.completed_at = NowMicros();
-  work.staged.reset();  // frees memory / the temp file early
+  work.staged.reset();  // frees memory / the temp file early; also marks the member recorded
 
   auto row = db_.AddFileUpload(file);
   if (!row.ok()) return StorageError(row.status(), "recording", work.storage_key);
@@ -332,6 +393,9 @@ Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return plan.members[a].size > plan.members[b].size; });
   const size_t helpers = n == 0 ? 0 : std::min(pool_.threads(), n - 1);
+  if (store_.SupportsPendingPuts()) {
+    for (size_t i = 0; i < n && i < kMaxPendingPerUpload; ++i) works[order[i]].use_pending = true;
+  }
 
   // Phase 1: read, verify, hash and compress every member; nothing is stored yet.
   {
@@ -373,17 +437,37 @@ Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
   auto id = db_.CreateUpload(row);
   if (!id.ok()) return Internal("creating upload record: " + id.status().ToString());
 
-  // Phase 2: store what is not there yet.
+  // Phase 2: store what is not there yet: the pending objects as one batch, then the others one by
+  // one in parallel, recording each stored member (rows, stored key, invalidation event). Members
+  // the batch stored are recorded even if it failed part way.
   {
     FirstError error;
+    std::vector<MemberWork*> batch;
+    std::set<std::string_view> batched_keys;
+    for (size_t i : order) {
+      MemberWork& w = works[i];
+      // A key twice in one archive: the later member goes the single way (it re-checks the key).
+      if (w.outcome == MemberWork::Outcome::kPending && w.staged->pending() != nullptr &&
+          batched_keys.insert(w.storage_key).second) {
+        batch.push_back(&w);
+      }
+    }
+    if (!batch.empty()) {
+      Status s = StoreBatch(batch);
+      if (!s.ok()) error.Set(std::move(s));
+    }
     std::atomic<size_t> next{0};
     RunWithHelpers(pool_, helpers, [&] {
-      while (!error.failed()) {
+      while (true) {
         size_t i = next.fetch_add(1, std::memory_order_relaxed);
         if (i >= n) break;
         MemberWork& w = works[order[i]];
-        if (w.outcome != MemberWork::Outcome::kPending) continue;
-        Status s = Store(w, *id);
+        Status s;
+        if (w.outcome == MemberWork::Outcome::kStored && w.staged != nullptr) {
+          s = Record(w, *id);
+        } else if (w.outcome == MemberWork::Outcome::kPending && !error.failed()) {
+          s = Store(w, *id);
+        }
         if (!s.ok()) error.Set(std::move(s));
       }
     });

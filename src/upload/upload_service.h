@@ -3,10 +3,13 @@
 //   inspect (central directory, every spec check) → per member, in parallel on the WorkerPool:
 //   pin key, Head (one stat, no listing), then in one pass read + verify (size, CRC, bomb limits),
 //   MD5, .sym header, and stage the stored bytes: a deflated member compressed at least 2:1 keeps
-//   its own deflate stream inside a gzip wrapper, any other is gzipped with ISA-L → if every member
-//   passed: create the uploads row → per member, in parallel: store under the key lock unless
-//   another upload stored it meanwhile, file_uploads row, AddStoredKey, InvalidationBus::Publish →
-//   complete the uploads row.
+//   its own deflate stream inside a gzip wrapper, any other is gzipped with ISA-L. Where the store
+//   has pending puts (the fs store), the stored bytes go straight into its staging area, written
+//   back while other members are still being read → if every member passed: create the uploads row
+//   → store what another upload did not store meanwhile (under the keys' locks): the pending
+//   objects in one CommitPuts (one durability step for the whole upload), the others one Put
+//   each, in parallel → per stored member: file_uploads row, AddStoredKey,
+//   InvalidationBus::Publish → complete the uploads row.
 //
 // Nothing is stored and no row is written when any check fails. A storage failure while storing
 // leaves the uploads row with completed_at null and stored_keys saying what was stored; a retry
@@ -19,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,7 +88,12 @@ class UploadService {
   Status Prepare(MemberWork& work, class MemberReader& reader);
   Result<bool> StageKeptDeflate(MemberWork& work, MemberReader& reader);
   Status StageOwnOutput(MemberWork& work, MemberReader& reader);
+  Result<std::unique_ptr<StagedObject>> NewStage(const MemberWork& work);
+  static storage::PutOptions OptionsFor(const MemberWork& work);
+  bool StillNeeded(MemberWork& work);
   Status Store(MemberWork& work, int64_t upload_id);
+  Status StoreBatch(std::vector<MemberWork*>& batch);
+  Status Record(MemberWork& work, int64_t upload_id);
 
   const UploadConfig& config_;
   storage::ObjectStore& store_;

@@ -13,6 +13,7 @@
 #include "common/hashing.h"
 #include "storage/fs/fs_files.h"
 #include "storage/fs/fs_list.h"
+#include "storage/fs/fs_publish.h"
 #include "storage/fs/fs_sidecar.h"
 
 namespace sigil::storage::fs {
@@ -93,6 +94,21 @@ class FsObjectStore : public ObjectStore {
     SIGIL_RETURN_IF_ERROR(Publish(key, temp, md5.FinishHex(), options));
     cleanup.Release();
     return Status::Ok();
+  }
+
+  bool SupportsPendingPuts() const override { return true; }
+
+  Result<std::unique_ptr<PendingObject>> BeginPut() override {
+    SIGIL_ASSIGN_OR_RETURN(TempFile temp, CreateLockedTemp(temp_fd_.get()));
+    TempCleanup cleanup(temp_fd_.get(), temp.name);
+    SIGIL_ASSIGN_OR_RETURN(TempFile sidecar, CreateLockedTemp(temp_fd_.get()));
+    cleanup.Release();  // owned by the pending object from here on
+    return std::unique_ptr<PendingObject>(std::make_unique<FsPendingObject>(
+        this, temp_fd_.get(), std::move(temp), std::move(sidecar)));
+  }
+
+  Status CommitPuts(std::span<PendingCommit> batch) override {
+    return PublishBatch(this, root_fd_.get(), temp_fd_.get(), batch);
   }
 
   Result<std::unique_ptr<ObjectReader>> Get(std::string_view key) override {
@@ -185,67 +201,9 @@ class FsObjectStore : public ObjectStore {
     return Status::Ok();  // released when dir_fd is closed
   }
 
-  // Makes the fully written `temp` the object `key`: see the protocol in fs_sidecar.h.
   Status Publish(std::string_view key, const TempFile& temp, const std::string& md5_hex,
                  const PutOptions& options) {
-    if (::fsync(temp.fd.get()) != 0) return ErrnoStatus(errno, "fsync temp file");
-    struct stat st;
-    if (::fstat(temp.fd.get(), &st) != 0) return ErrnoStatus(errno, "stat temp file");
-
-    std::vector<std::string_view> parts = SplitKey(key);
-    std::string name(parts.back());
-    parts.pop_back();
-    SIGIL_ASSIGN_OR_RETURN(Fd dir, OpenDirBeneath(root_fd_.get(), parts, /*create=*/true, key));
-    SIGIL_RETURN_IF_ERROR(LockDir(dir.get()));
-
-    Sidecar sidecar;
-    sidecar.entries.push_back(SidecarEntry{FileIdentity::Of(st), options.content_type,
-                                           options.content_encoding, "\"" + md5_hex + "\"",
-                                           options.metadata});
-    // Keep the entry of the version being replaced: a reader may have it open right now.
-    struct stat current;
-    if (::fstatat(dir.get(), name.c_str(), &current, AT_SYMLINK_NOFOLLOW) == 0) {
-      if (S_ISDIR(current.st_mode)) {
-        return InvalidArgument("cannot store '" + std::string(key) +
-                               "': it is a directory of other objects");
-      }
-      if (S_ISREG(current.st_mode)) {
-        std::string raw;
-        SIGIL_ASSIGN_OR_RETURN(std::optional<Sidecar> old, ReadSidecar(dir.get(), name, &raw));
-        const SidecarEntry* entry = old ? old->Find(FileIdentity::Of(current)) : nullptr;
-        if (entry != nullptr) sidecar.entries.push_back(*entry);
-      }
-    } else if (errno != ENOENT) {
-      return ErrnoStatus(errno, "stat '" + std::string(key) + "'");
-    }
-
-    SIGIL_ASSIGN_OR_RETURN(TempFile meta_temp, CreateLockedTemp(temp_fd_.get()));
-    TempCleanup meta_cleanup(temp_fd_.get(), meta_temp.name);
-    std::string text = sidecar.Serialize();
-    SIGIL_RETURN_IF_ERROR(WriteAll(meta_temp.fd.get(), text.data(), text.size()));
-    if (::fsync(meta_temp.fd.get()) != 0) return ErrnoStatus(errno, "fsync sidecar");
-    std::string meta_name = std::string(kMetaPrefix) + name;
-    if (::renameat(temp_fd_.get(), meta_temp.name.c_str(), dir.get(), meta_name.c_str()) != 0) {
-      return RenameError(errno, key);
-    }
-    meta_cleanup.Release();
-    if (::renameat(temp_fd_.get(), temp.name.c_str(), dir.get(), name.c_str()) != 0) {
-      return RenameError(errno, key);
-    }
-    if (::fsync(dir.get()) != 0) return ErrnoStatus(errno, "fsync directory");
-    return Status::Ok();
-  }
-
-  Status RenameError(int err, std::string_view key) const {
-    if (err == EXDEV) {
-      return Internal("storage root '" + root_ + "' spans several filesystems; cannot store '" +
-                      std::string(key) + "'");
-    }
-    if (err == EISDIR || err == ENOTEMPTY) {
-      return InvalidArgument("cannot store '" + std::string(key) +
-                             "': it is a directory of other objects");
-    }
-    return ErrnoStatus(err, "renaming into '" + std::string(key) + "'");
+    return PublishOne(root_fd_.get(), temp_fd_.get(), key, temp, md5_hex, options);
   }
 
   // Opens the object file and pairs it with the sidecar entry describing that very file.

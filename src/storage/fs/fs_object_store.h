@@ -13,6 +13,9 @@
 // - Writes are atomic and durable: temp file + fsync, sidecar renamed first, then the object,
 //   then the directory is fsync'ed. Concurrent writers of one key serialise their publish step on
 //   an flock of the object's directory (across threads and processes); the last one wins whole.
+//   Pending puts (BeginPut/CommitPuts) write into the temp directory as the caller produces the
+//   bytes; a commit publishes its batch with the same protocol step by step for all objects at
+//   once, its fsyncs issued concurrently (fs_publish.h).
 // - Get returns bytes and info of the same version (the sidecar binds entries to file identity).
 //   OpenLocal + Head are not one snapshot: a rewrite between them can pair old info with new
 //   bytes; callers that need a snapshot use Get. Symbol files are rarely rewritten.

@@ -1,0 +1,76 @@
+// Publishing written temp files as objects of the filesystem store: the write protocol of
+// docs/storage-layout.md ("Writes"), for one object (Put/PutFile) and for a batch of pending
+// objects (CommitPuts), plus the pending object itself.
+//
+// Protocol per object, under an exclusive flock of the object's directory: the new sidecar
+// ([new version, version being replaced]) is written to a temp file; object and sidecar temp files
+// are fsync'ed; the sidecar is renamed into place, then the object; then the directory is
+// fsync'ed. A batch runs each step for all of its objects before the next one, its blocking steps
+// (directory creation, sidecars, fsyncs) on up to 16 threads at once, so its fsyncs share journal
+// commits and device flushes: one sync step for all temp files and one for the directories,
+// instead of three fsyncs per object one after another. Directories of a batch are locked in path
+// order (no deadlock between batches; a single Put holds one lock).
+//
+// Thread-safe (free functions); an FsPendingObject is owned by one writer.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/hashing.h"
+#include "common/status.h"
+#include "storage/fs/fs_files.h"
+#include "storage/object_store.h"
+
+namespace sigil::storage::fs {
+
+// Bytes of a future object, written to a locked temp file in the store's temp directory as they
+// are appended (MD5 computed on the way, for the etag), plus an empty locked temp file for its
+// sidecar (created now, so that a commit only fills it in). Finish starts the kernel's writeback
+// so the data is mostly on disk by the time the batch is committed. Temp files are removed on
+// destruction unless a commit published them.
+class FsPendingObject final : public PendingObject {
+ public:
+  // `owner` identifies the store (CommitPuts refuses objects of another store); `temp_dir_fd`
+  // must outlive this object.
+  FsPendingObject(const void* owner, int temp_dir_fd, TempFile temp, TempFile sidecar);
+  ~FsPendingObject() override;
+
+  Status Append(std::string_view data) override;
+  Status Finish() override;
+  uint64_t size() const override { return size_; }
+
+  const void* owner() const { return owner_; }
+  bool finished() const { return finished_; }
+  const TempFile& temp() const { return temp_; }
+  const TempFile& sidecar() const { return sidecar_; }
+  const std::string& md5_hex() const { return md5_hex_; }
+  // The temp file was renamed into place: nothing to remove any more.
+  void Published() { published_ = true; }
+  void SidecarPublished() { sidecar_published_ = true; }
+
+ private:
+  const void* owner_;
+  int temp_dir_fd_;
+  TempFile temp_;
+  TempFile sidecar_;
+  Digest md5_{Digest::Kind::kMd5};
+  std::string md5_hex_;
+  uint64_t size_ = 0;
+  bool finished_ = false;
+  bool published_ = false;
+  bool sidecar_published_ = false;
+};
+
+// Publishes one fully written temp file as `key` (validated by the caller), with etag `md5_hex`.
+Status PublishOne(int root_fd, int temp_dir_fd, std::string_view key, const TempFile& temp,
+                  const std::string& md5_hex, const PutOptions& options);
+
+// Publishes a batch of finished FsPendingObjects of the store `owner` (CommitPuts' contract in
+// storage/object_store.h): validates every item first (keys, options, owner, distinct keys),
+// so a bad item stores nothing.
+Status PublishBatch(const void* owner, int root_fd, int temp_dir_fd,
+                    std::span<PendingCommit> batch);
+
+}  // namespace sigil::storage::fs
