@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "cache/memcached/memcached_cache.h"
+#include "cache/memcached/memcached_invalidation_bus.h"
 #include "cache/memory/memory_cache.h"
 #include "cache/redis/redis_cache.h"
 #include "cache/redis/redis_invalidation_bus.h"
@@ -89,6 +90,10 @@ Result<std::unique_ptr<cache::Cache>> OpenCache(const std::string& url, uint64_t
 Result<std::unique_ptr<InvalidationBus>> OpenInvalidationBus(const std::string& cache_url) {
   if (StartsWith(cache_url, "redis://") || StartsWith(cache_url, "redis+unix://")) {
     return NameSetting(cache::redis::MakeRedisInvalidationBus(cache_url), "storage.cache_url");
+  }
+  if (StartsWith(cache_url, "memcached://") || StartsWith(cache_url, "memcached+unix://")) {
+    return NameSetting(cache::memcached::MakeMemcachedInvalidationBus(cache_url),
+                       "storage.cache_url");
   }
   return std::unique_ptr<InvalidationBus>(std::make_unique<LocalInvalidationBus>());
 }

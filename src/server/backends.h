@@ -24,7 +24,8 @@ struct Backends {
   std::unique_ptr<storage::ObjectStore> store;
   std::unique_ptr<db::Database> database;
   std::unique_ptr<cache::Cache> cache;
-  // Redis pub/sub when the cache is Redis (every node hears every upload), else in-process.
+  // Every node hears every upload: Redis pub/sub with a Redis cache, an event log polled in
+  // memcached with memcached; in-process otherwise.
   std::unique_ptr<InvalidationBus> bus;
 };
 

@@ -14,5 +14,7 @@ sigil_test(it_redis_invalidation_bus_test SOURCES ${_backends}/redis_invalidatio
   DEPS sigil_cache_redis sigil_it_services LABELS integration TIMEOUT 180)
 sigil_test(it_memcached_cache_test SOURCES ${_backends}/memcached_cache_test.cc
   DEPS sigil_cache_memcached sigil_cache_conformance sigil_it_services LABELS integration TIMEOUT 180)
+sigil_test(it_memcached_invalidation_bus_test SOURCES ${_backends}/memcached_invalidation_bus_test.cc
+  DEPS sigil_cache_memcached sigil_it_services LABELS integration TIMEOUT 120)
 sigil_test(it_postgres_database_test SOURCES ${_backends}/postgres_database_test.cc
   DEPS sigil_db_postgres sigil_db_conformance sigil_it_services LABELS integration TIMEOUT 300)

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <unordered_map>
 
+#include "cache/memcached/memcached_client.h"
 #include "cache/memcached/memcached_options.h"
 
 namespace sigil::cache::memcached {
@@ -194,21 +195,16 @@ class MemcachedCache : public Cache {
 
 }  // namespace
 
-Result<std::unique_ptr<Cache>> MakeMemcachedCache(const std::string& url) {
-  SIGIL_ASSIGN_OR_RETURN(MemcachedOptions options, ParseMemcachedUrl(url));
-  memcached_st* master = memcached_create(nullptr);
-  if (master == nullptr) return Internal("memcached_create failed");
-  auto fail = [&](const std::string& what) {
-    memcached_free(master);
-    return Internal(options.Describe() + ": " + what);
-  };
+Result<memcached_st*> NewMemcachedClient(const MemcachedOptions& options) {
+  memcached_st* m = memcached_create(nullptr);
+  if (m == nullptr) return Internal("memcached_create failed");
   for (const MemcachedServerAddress& s : options.servers) {
     memcached_return_t rc =
         options.unix_socket
-            ? memcached_server_add_unix_socket(master, s.host.c_str())
-            : memcached_server_add(master, s.host.c_str(), static_cast<in_port_t>(s.port));
+            ? memcached_server_add_unix_socket(m, s.host.c_str())
+            : memcached_server_add(m, s.host.c_str(), static_cast<in_port_t>(s.port));
     if (rc != MEMCACHED_SUCCESS) {
-      memcached_free(master);
+      memcached_free(m);
       return InvalidArgument(options.Describe() + ": cannot use server " + s.host + ": " +
                              memcached_strerror(nullptr, rc));
     }
@@ -230,13 +226,24 @@ Result<std::unique_ptr<Cache>> MakeMemcachedCache(const std::string& url) {
       {MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, options.servers.size() > 1 ? 1u : 0u},
   };
   for (const auto& b : behaviors) {
-    if (memcached_behavior_set(master, b.flag, b.value) != MEMCACHED_SUCCESS) {
-      return fail("cannot set a client option (" + std::to_string(static_cast<int>(b.flag)) + ")");
+    if (memcached_behavior_set(m, b.flag, b.value) != MEMCACHED_SUCCESS) {
+      memcached_free(m);
+      return Internal(options.Describe() + ": cannot set a client option (" +
+                      std::to_string(static_cast<int>(b.flag)) + ")");
     }
   }
+  return m;
+}
+
+Result<std::unique_ptr<Cache>> MakeMemcachedCache(const std::string& url) {
+  SIGIL_ASSIGN_OR_RETURN(MemcachedOptions options, ParseMemcachedUrl(url));
+  SIGIL_ASSIGN_OR_RETURN(memcached_st * master, NewMemcachedClient(options));
   memcached_pool_st* pool =
       memcached_pool_create(master, 1, static_cast<uint32_t>(options.pool_size));
-  if (pool == nullptr) return fail("cannot create the connection pool");
+  if (pool == nullptr) {
+    memcached_free(master);
+    return Internal(options.Describe() + ": cannot create the connection pool");
+  }
   return std::unique_ptr<Cache>(std::make_unique<MemcachedCache>(std::move(options), master, pool));
 }
 

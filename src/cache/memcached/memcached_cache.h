@@ -7,12 +7,10 @@
 // kUnavailable within the connect / I/O timeout (250 / 500 ms by default), then at once while the
 // server is skipped (retry_ms), and connections are re-established when it is back.
 //
-// Invalidation with memcached: there is no pub/sub, so there is no distributed InvalidationBus.
-// Code that changes what a cached value depends on deletes the affected keys itself (Cache::Delete;
-// the shared memcached entries are then gone for every node), and the in-process tiers of other
-// nodes (memos held in a node's memory) are only refreshed when their TTL expires. Deployments that
-// need prompt cross-node invalidation of the in-process tiers use Redis (cache/redis,
-// RedisInvalidationBus). See docs/cache-backends.md.
+// Invalidation with memcached: code that changes what a cached value depends on deletes the
+// affected keys itself (Cache::Delete; the shared entries are then gone for every node), and the
+// in-process state of other nodes hears uploads through MemcachedInvalidationBus
+// (memcached_invalidation_bus.h).
 //
 // Thread-safe; calls block on the network (use the worker pool).
 #pragma once

@@ -29,6 +29,7 @@
 #include <string>
 #include <thread>
 
+#include "cache/invalidation_wire.h"
 #include "cache/redis/redis_options.h"
 #include "cache/redis/redis_pool.h"
 #include "common/invalidation_bus.h"
@@ -84,9 +85,8 @@ class RedisInvalidationBus : public InvalidationBus {
 // bad URL is.
 Result<std::unique_ptr<InvalidationBus>> MakeRedisInvalidationBus(const std::string& url);
 
-// The wire format, exposed for tests.
-std::string EncodeInvalidation(const std::string& sender, const SymbolKey& key);
-// Fails with kInvalidArgument when malformed; `sender` receives the sender id.
-Result<SymbolKey> DecodeInvalidation(std::string_view message, std::string* sender);
+// The wire format (cache/invalidation_wire.h, shared with memcached's event log).
+using cache::DecodeInvalidation;
+using cache::EncodeInvalidation;
 
 }  // namespace sigil::cache::redis
