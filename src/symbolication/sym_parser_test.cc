@@ -269,5 +269,50 @@ TEST(SymParserTest, InlineSweepBuildsWhatTheEmulationBuilds) {
   }
 }
 
+// The line-record fast path (block-at-a-time hex and decimal scanners) reads numbers exactly as
+// the strtoull/strtol path does: the same records with two spaces between fields take only the
+// general path, and must parse to the same values and errors. Digit runs of every length (past
+// 16 hex / 9 decimal digits too), mixed case, junk after a number.
+TEST(SymParserTest, FastLineNumbersMatchTheGeneralPath) {
+  struct Lines : SymVisitor {
+    std::vector<LineRecord> lines;
+    void OnModule(const ModuleRecord&) override {}
+    void OnCodeId(std::string_view, std::string_view) override {}
+    void OnFile(const FileRecord&) override {}
+    void OnInlineOrigin(const InlineOriginRecord&) override {}
+    void OnFunc(const FuncRecord&) override {}
+    void OnLine(const LineRecord& r) override { lines.push_back(r); }
+    void OnInline(const InlineRecord&) override {}
+    bool OnPublic(const PublicRecord&) override { return true; }
+  };
+  std::mt19937_64 rng(23);
+  const char* hex_digits = "0123456789abcdefABCDEF";
+  auto digits = [&](bool hex) {
+    std::string out;
+    const size_t n = 1 + rng() % (rng() % 4 == 0 ? 20 : 9);
+    for (size_t i = 0; i < n; ++i) out += hex ? hex_digits[rng() % 22] : char('0' + rng() % 10);
+    if (rng() % 16 == 0) out += "xg:-"[rng() % 4];  // junk after the number
+    return out;
+  };
+  std::string single = "FUNC 0 ffffffff 0 f\n", doubled = single;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string f[4] = {digits(true), digits(true), digits(false), digits(false)};
+    single += f[0] + " " + f[1] + " " + f[2] + " " + f[3] + "\n";
+    doubled += f[0] + "  " + f[1] + "  " + f[2] + "  " + f[3] + "\n";
+  }
+  Lines a, b;
+  const ParseStats sa = ParseSym(single, a), sb = ParseSym(doubled, b);
+  EXPECT_EQ(sa.errors, sb.errors);
+  EXPECT_GT(a.lines.size(), 5000u);
+  ASSERT_EQ(a.lines.size(), b.lines.size());
+  for (size_t i = 0; i < a.lines.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(a.lines[i].address, b.lines[i].address);
+    EXPECT_EQ(a.lines[i].size, b.lines[i].size);
+    EXPECT_EQ(a.lines[i].line, b.lines[i].line);
+    EXPECT_EQ(a.lines[i].file_id, b.lines[i].file_id);
+  }
+}
+
 }  // namespace
 }  // namespace sigil::symbolication
