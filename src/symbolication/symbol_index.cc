@@ -363,51 +363,8 @@ bool SymbolIndex::Lookup(uint64_t address, LookupResult* r) const {
   return idx != kNoRange && Resolve(idx, address, r);
 }
 
-namespace {
-
-// One lookup of a LookupBatch group on its way through the stages.
-struct Staged {
-  static constexpr uint64_t kNo = ~uint64_t{0};
-  struct Search {
-    uint64_t lo = 0, count = 0;  // a binary search in progress over [lo, lo + count)
-  };
-  uint64_t idx = kNo;  // range, or kNo
-  uint64_t off = 0;    // offset in the range, clamped to 32 bits
-  Search search[2];    // 0: range starts, then restart points; 1: inline nodes
-  uint64_t skip = kNo, node = kNo;
-  uint64_t walk = kNo;  // the inline node whose parent chain is being prefetched
-};
-
-// Runs the `s`-th binary search (UpperBound: first index whose key is > its target) of every
-// lookup in the group one halving step at a time, lookup after lookup, prefetching each one's next
-// probe: the searches' cache misses overlap instead of following one another. `key(k)` points at
-// key k; `target(i)` is lookup i's value. Leaves each result in search[s].lo.
-template <typename KeyPtr, typename Target>
-inline void InterleavedUpperBound(Staged* st, size_t m, int s, KeyPtr key, Target target) {
-  for (bool active = true; active;) {
-    active = false;
-    for (size_t i = 0; i < m; ++i) {
-      Staged::Search& q = st[i].search[s];
-      if (q.count <= 1) continue;
-      const uint64_t half = q.count / 2;
-      q.lo = (*key(q.lo + half) <= target(i)) ? q.lo + half : q.lo;
-      q.count -= half;
-      __builtin_prefetch(key(q.lo + q.count / 2));
-      active |= q.count > 1;
-    }
-  }
-  for (size_t i = 0; i < m; ++i) {
-    Staged::Search& q = st[i].search[s];
-    if (q.count == 1 && *key(q.lo) <= target(i)) ++q.lo;
-    q.count = 0;
-  }
-}
-
-}  // namespace
-
 void SymbolIndex::LookupBatch(std::span<const uint64_t> addresses,
                               std::span<LookupResult> results) const {
-  static_assert(Staged::kNo == kNoRange);
   constexpr size_t kGroup = 16;
   const size_t n = std::min(addresses.size(), results.size());
   if (size_ < batch_prefetch_min_bytes_) {
@@ -415,104 +372,56 @@ void SymbolIndex::LookupBatch(std::span<const uint64_t> addresses,
     for (size_t i = 0; i < n; ++i) Lookup(addresses[i], &results[i]);
     return;
   }
-  Staged st[kGroup];
+  uint64_t bucket[kGroup], idx[kGroup], skip[kGroup], node[kGroup];
   for (size_t g = 0; g < n; g += kGroup) {
     const size_t m = std::min(kGroup, n - g);
     const uint64_t* a = addresses.data() + g;
-    // Each stage reads what the previous one prefetched and prefetches the next level.
-    // 1: the direct-table bucket.
+    // Each stage touches what the previous one prefetched and prefetches the next level.
     for (size_t i = 0; i < m; ++i) {
-      st[i] = Staged{};
-      if (ranges_count_ == 0 || a[i] < starts_[0]) continue;
-      st[i].idx = Bucket(a[i]);
-      __builtin_prefetch(direct_ + st[i].idx);
+      bucket[i] = (ranges_count_ == 0 || a[i] < starts_[0]) ? kNoRange : Bucket(a[i]);
+      if (bucket[i] != kNoRange) __builtin_prefetch(direct_ + bucket[i]);
     }
-    // 2: the range starts inside the bucket; 3: search them.
     for (size_t i = 0; i < m; ++i) {
-      if (st[i].idx == kNoRange) continue;
-      Staged::Search& q = st[i].search[0];
-      q.lo = direct_[st[i].idx];
-      q.count = uint64_t{direct_[st[i].idx + 1]} + 1 - q.lo;
-      __builtin_prefetch(starts_ + q.lo + q.count / 2);
+      if (bucket[i] != kNoRange) __builtin_prefetch(starts_ + direct_[bucket[i]]);
     }
-    InterleavedUpperBound(
-        st, m, 0, [&](uint64_t k) { return starts_ + k; }, [&](size_t i) { return a[i]; });
     for (size_t i = 0; i < m; ++i) {
-      if (st[i].idx == kNoRange) continue;
-      st[i].idx = st[i].search[0].lo - 1;
-      __builtin_prefetch(entries_ + st[i].idx);
-      __builtin_prefetch(entries_ + st[i].idx + 1);
+      const uint64_t b = bucket[i];
+      idx[i] = b == kNoRange
+                   ? kNoRange
+                   : UpperBoundU64(starts_, direct_[b], uint64_t{direct_[b + 1]} + 1, a[i]) - 1;
+      if (idx[i] != kNoRange) __builtin_prefetch(entries_ + idx[i]);
     }
-    // 4: the range entry: its symbol, and the restart-point and inline-node searches.
     for (size_t i = 0; i < m; ++i) {
-      Staged& s = st[i];
-      if (s.idx == kNoRange) continue;
-      const f::RangeEntry& e = entries_[s.idx];
-      const f::RangeEntry& next = entries_[s.idx + 1];
+      if (idx[i] == kNoRange) continue;
+      const f::RangeEntry& e = entries_[idx[i]];
       if (e.symbol == f::kNone) continue;
       __builtin_prefetch(symbols_ + e.symbol);
-      const uint64_t off = a[i] - starts_[s.idx];
-      s.off = off > 0xFFFFFFFFull ? 0xFFFFFFFFull : off;
-      s.search[0] = {e.skip_begin, next.skip_begin - e.skip_begin};
-      s.search[1] = {e.inline_begin, next.inline_begin - e.inline_begin};
-      __builtin_prefetch(skips_ + e.skip_begin + s.search[0].count / 2);
-      __builtin_prefetch(inlines_ + e.inline_begin + s.search[1].count / 2);
+      __builtin_prefetch(skips_ + e.skip_begin);
       __builtin_prefetch(line_stream_ + e.line_pos);
+      __builtin_prefetch(inlines_ + e.inline_begin);
     }
-    InterleavedUpperBound(
-        st, m, 0, [&](uint64_t k) { return &skips_[k].offset; },
-        [&](size_t i) { return st[i].off; });
-    InterleavedUpperBound(
-        st, m, 1, [&](uint64_t k) { return &inlines_[k].start; },
-        [&](size_t i) { return st[i].off; });
-    // 5: the symbol's name, the line bytes to decode and the innermost inline node.
+    // Second level: the name's string offset and the line bytes the decoder will start at.
     for (size_t i = 0; i < m; ++i) {
-      Staged& s = st[i];
-      if (s.idx == kNoRange) continue;
-      const f::RangeEntry& e = entries_[s.idx];
+      skip[i] = node[i] = kNoRange;
+      if (idx[i] == kNoRange) continue;
+      const f::RangeEntry& e = entries_[idx[i]];
       if (e.symbol == f::kNone) continue;
       __builtin_prefetch(string_offsets_ + symbols_[e.symbol].name);
-      s.skip = s.search[0].lo;
-      __builtin_prefetch(line_stream_ +
-                         (s.skip > e.skip_begin ? skips_[s.skip - 1].pos : e.line_pos));
-      s.node = s.search[1].lo;
-      if (s.node > e.inline_begin) s.walk = s.node - 1;
-    }
-    // 6: the inline chain, one parent level per round, prefetching each covering node's call site.
-    for (bool active = true; active;) {
-      active = false;
-      for (size_t i = 0; i < m; ++i) {
-        Staged& s = st[i];
-        if (s.walk == kNoRange) continue;
-        const f::InlineNode& node = inlines_[s.walk];
-        if (node.high >= s.off) __builtin_prefetch(sites_ + (node.site & f::kSiteMask));
-        const uint32_t begin = entries_[s.idx].inline_begin;
-        if (node.parent == f::kNone || node.parent < begin || node.parent >= s.walk) {
-          s.walk = kNoRange;
-          continue;
-        }
-        s.walk = node.parent;
-        __builtin_prefetch(inlines_ + s.walk);
-        active = true;
-      }
-    }
-    // 7: the names of the chain's call sites.
-    for (size_t i = 0; i < m; ++i) {
-      Staged& s = st[i];
-      if (s.node == kNoRange || s.node == entries_[s.idx].inline_begin) continue;
-      const uint32_t begin = entries_[s.idx].inline_begin;
-      for (uint64_t k = s.node - 1;;) {
-        const f::InlineNode& node = inlines_[k];
-        if (node.high >= s.off)
-          __builtin_prefetch(string_offsets_ + sites_[node.site & f::kSiteMask].name);
-        if (node.parent == f::kNone || node.parent < begin || node.parent >= k) break;
-        k = node.parent;
-      }
+      const f::RangeEntry& next = entries_[idx[i] + 1];
+      const uint64_t off = a[i] - starts_[idx[i]];
+      const uint64_t si = UpperBound(e.skip_begin, next.skip_begin, off,
+                                     [&](uint64_t k) { return skips_[k].offset; });
+      __builtin_prefetch(line_stream_ + (si > e.skip_begin ? skips_[si - 1].pos : e.line_pos));
+      skip[i] = si;
+      const uint64_t ni = UpperBound(e.inline_begin, next.inline_begin, off,
+                                     [&](uint64_t k) { return inlines_[k].start; });
+      if (ni > e.inline_begin) __builtin_prefetch(sites_ + (inlines_[ni - 1].site & f::kSiteMask));
+      node[i] = ni;
     }
     for (size_t i = 0; i < m; ++i) {
       LookupResult* r = &results[g + i];
       r->Clear();
-      if (st[i].idx != kNoRange) Resolve(st[i].idx, a[i], r, st[i].skip, st[i].node);
+      if (idx[i] != kNoRange) Resolve(idx[i], a[i], r, skip[i], node[i]);
     }
   }
 }
