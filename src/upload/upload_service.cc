@@ -204,7 +204,7 @@ Status UploadService::Prepare(MemberWork& work, MemberReader& reader) {
 // stream once everything checked out. False when the member cannot be kept as is.
 Result<bool> UploadService::StageKeptDeflate(MemberWork& work, MemberReader& reader) {
   const ArchiveMember& m = *work.member;
-  SIGIL_ASSIGN_OR_RETURN(work.staged, NewStage(work));
+  work.staged = NewStage(work);
   StagedObject& staged = *work.staged;
   staged.Expect(GzipHeader().size() + m.compressed_size + 8);
   SIGIL_RETURN_IF_ERROR(staged.Append(GzipHeader()));
@@ -231,7 +231,7 @@ Result<bool> UploadService::StageKeptDeflate(MemberWork& work, MemberReader& rea
 // they are) into the stage.
 Status UploadService::StageOwnOutput(MemberWork& work, MemberReader& reader) {
   const ArchiveMember& m = *work.member;
-  SIGIL_ASSIGN_OR_RETURN(work.staged, NewStage(work));
+  work.staged = NewStage(work);
   StagedObject& staged = *work.staged;
   std::unique_ptr<GzipCompressor> gzip;
   if (work.compress) {
@@ -251,10 +251,16 @@ Status UploadService::StageOwnOutput(MemberWork& work, MemberReader& reader) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<StagedObject>> UploadService::NewStage(const MemberWork& work) {
+std::unique_ptr<StagedObject> UploadService::NewStage(const MemberWork& work) {
   if (work.use_pending) {
-    SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<storage::PendingObject> pending, store_.BeginPut());
-    return std::make_unique<StagedObject>(staging_budget_, std::move(pending));
+    Result<std::unique_ptr<storage::PendingObject>> pending = store_.BeginPut();
+    if (pending.ok()) {
+      return std::make_unique<StagedObject>(staging_budget_, std::move(pending).value());
+    }
+    // E.g. out of descriptors under many concurrent uploads: stage the usual way instead (a
+    // store that cannot write at all fails the Put later, with its own message).
+    spdlog::warn("upload: staging {} in the store failed ({}); staging it in {} instead",
+                 work.storage_key, pending.status().ToString(), tmp_dir_);
   }
   return std::make_unique<StagedObject>(staging_budget_, tmp_dir_, kMaxInMemoryStage);
 }

@@ -88,7 +88,7 @@ class UploadService {
   Status Prepare(MemberWork& work, class MemberReader& reader);
   Result<bool> StageKeptDeflate(MemberWork& work, MemberReader& reader);
   Status StageOwnOutput(MemberWork& work, MemberReader& reader);
-  Result<std::unique_ptr<StagedObject>> NewStage(const MemberWork& work);
+  std::unique_ptr<StagedObject> NewStage(const MemberWork& work);
   static storage::PutOptions OptionsFor(const MemberWork& work);
   bool StillNeeded(MemberWork& work);
   Status Store(MemberWork& work, int64_t upload_id);

@@ -26,9 +26,12 @@ std::string Sym(const std::string& debug_file, const std::string& id, size_t bod
   return s;
 }
 
-class UploadServiceTest : public ::testing::Test {
+// Parameter: whether the store has pending puts (then phase 2 commits one batch; else one Put per
+// member). Every test runs both ways.
+class UploadServiceTest : public ::testing::TestWithParam<bool> {
  protected:
   UploadServiceTest() : pool_(3, 64) {
+    store_.EnablePendingPuts(GetParam());
     bus_.Subscribe([this](const SymbolKey& k) {
       std::lock_guard lock(mu_);
       published_.push_back(k.StorageKey());
@@ -67,7 +70,7 @@ class UploadServiceTest : public ::testing::Test {
   int counter_ = 0;
 };
 
-TEST_F(UploadServiceTest, SampleZipStoresJpegAsIsAndSymGzipped) {
+TEST_P(UploadServiceTest, SampleZipStoresJpegAsIsAndSymGzipped) {
   UploadService s = Service();
   auto up = UploadFile(s, kUploads + "sample.zip", "sample.zip");
   ASSERT_TRUE(up.ok()) << up.status().ToString();
@@ -116,9 +119,12 @@ TEST_F(UploadServiceTest, SampleZipStoresJpegAsIsAndSymGzipped) {
   EXPECT_EQ(store_.heads() - heads, 2);
   EXPECT_EQ(store_.puts(), puts);
   EXPECT_EQ(store_.lists(), 0);
+  // With pending puts, the first upload committed its two files in one batch.
+  EXPECT_EQ(store_.commits(), GetParam() ? 1 : 0);
+  EXPECT_EQ(store_.pending_alive(), 0);
 }
 
-TEST_F(UploadServiceTest, SymHeaderRecorded) {
+TEST_P(UploadServiceTest, SymHeaderRecorded) {
   UploadService s = Service();
   auto up = UploadEntries(s, {{"libx.so/0123ABCD0/libx.so.sym", Sym("libx.so", "0123abcd0", 10)}});
   ASSERT_TRUE(up.ok()) << up.status().ToString();
@@ -131,7 +137,7 @@ TEST_F(UploadServiceTest, SymHeaderRecorded) {
   EXPECT_EQ((*files)[0].generator, "test 1.0");
 }
 
-TEST_F(UploadServiceTest, ChangedContentIsRewrittenAsUpdate) {
+TEST_P(UploadServiceTest, ChangedContentIsRewrittenAsUpdate) {
   UploadService s = Service();
   ASSERT_TRUE(UploadEntries(s, {{"a.pdb/AB/a.sym", Sym("a.pdb", "AB", 100)}}).ok());
   std::string changed = Sym("a.pdb", "AB", 100);
@@ -145,7 +151,7 @@ TEST_F(UploadServiceTest, ChangedContentIsRewrittenAsUpdate) {
   EXPECT_EQ(*testing::Gunzip(store_.Snapshot().at("a.pdb/AB/a.sym").data), changed);
 }
 
-TEST_F(UploadServiceTest, WellCompressedDeflateIsKeptOthersAreRecompressed) {
+TEST_P(UploadServiceTest, WellCompressedDeflateIsKeptOthersAreRecompressed) {
   UploadService s = Service();
   std::string text = Sym("a.pdb", "AB", 20000);
   std::string stream = testing::RawDeflate(text, 9);
@@ -184,7 +190,7 @@ TEST_F(UploadServiceTest, WellCompressedDeflateIsKeptOthersAreRecompressed) {
   EXPECT_EQ(again->skipped_keys, std::vector<std::string>{"a.pdb/A4/a.sym"});
 }
 
-TEST_F(UploadServiceTest, CorruptMemberLeavesStorageAndDatabaseUntouched) {
+TEST_P(UploadServiceTest, CorruptMemberLeavesStorageAndDatabaseUntouched) {
   auto zip = testing::MakeZip({{"a.pdb/AB/a.sym", Sym("a.pdb", "AB", 100)},
                                {"b.pdb/CD/b.sym", Sym("b.pdb", "CD", 100000)}});
   ASSERT_TRUE(zip.ok());
@@ -196,9 +202,11 @@ TEST_F(UploadServiceTest, CorruptMemberLeavesStorageAndDatabaseUntouched) {
   EXPECT_EQ(up.status().message(), "Archive member 'b.pdb/CD/b.sym' is corrupt (CRC mismatch)");
   EXPECT_TRUE(store_.Snapshot().empty());
   EXPECT_EQ(db_.upload_count(), 0u);
+  EXPECT_EQ(store_.commits(), 0);
+  EXPECT_EQ(store_.pending_alive(), 0);  // staged objects discarded
 }
 
-TEST_F(UploadServiceTest, StorageFailureMidwayKeepsIncompleteRecordAndRetrySkips) {
+TEST_P(UploadServiceTest, StorageFailureMidwayKeepsIncompleteRecordAndRetrySkips) {
   UploadService s = Service();
   std::vector<ZipEntry> entries;
   for (int i = 0; i < 6; ++i) {
@@ -220,9 +228,10 @@ TEST_F(UploadServiceTest, StorageFailureMidwayKeepsIncompleteRecordAndRetrySkips
   EXPECT_EQ(retry->skipped_keys.size(), 3u);
   EXPECT_EQ(retry->stored_keys.size(), 3u);
   EXPECT_EQ(store_.Snapshot().size(), 6u);
+  EXPECT_EQ(store_.pending_alive(), 0);
 }
 
-TEST_F(UploadServiceTest, ConcurrentUploadsOfTheSameKeysStoreEachOnce) {
+TEST_P(UploadServiceTest, ConcurrentUploadsOfTheSameKeysStoreEachOnce) {
   UploadService s = Service();
   std::vector<ZipEntry> entries;
   for (int i = 0; i < 20; ++i) {
@@ -244,13 +253,37 @@ TEST_F(UploadServiceTest, ConcurrentUploadsOfTheSameKeysStoreEachOnce) {
   EXPECT_EQ(db_.file_upload_count(), 20u);
 }
 
-TEST_F(UploadServiceTest, NameChecks) {
+// More members than one upload stages as pending objects: the largest go in the batch, the rest
+// are Put one by one; all are stored and recorded once.
+TEST_P(UploadServiceTest, ManyMembersAreAllStoredOnce) {
+  UploadService s = Service();
+  std::vector<ZipEntry> entries;
+  for (int i = 0; i < 140; ++i) {
+    std::string id = "BEEF" + std::to_string(i);
+    entries.push_back({"n.pdb/" + id + "/n.sym", Sym("n.pdb", id, 1 + i % 7)});
+  }
+  auto up = UploadEntries(s, entries);
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  EXPECT_EQ(up->stored_keys.size(), 140u);
+  EXPECT_EQ(store_.Snapshot().size(), 140u);
+  EXPECT_EQ(store_.puts(), 140);
+  EXPECT_EQ(db_.file_upload_count(), 140u);
+  EXPECT_EQ(store_.commits(), GetParam() ? 1 : 0);
+  EXPECT_EQ(store_.pending_alive(), 0);
+}
+
+TEST_P(UploadServiceTest, NameChecks) {
   EXPECT_TRUE(UploadService::CheckArchiveName("a.ZIP").ok());
   EXPECT_EQ(UploadService::CheckArchiveName("a.rar").message(),
             "Unrecognized archive file extension \".rar\"");
   EXPECT_EQ(UploadService::CheckArchiveName("noext").message(),
             "Unrecognized archive file extension \"\"");
 }
+
+INSTANTIATE_TEST_SUITE_P(Store, UploadServiceTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return std::string(param.param ? "PendingPuts" : "Puts");
+                         });
 
 TEST(HelperFanoutTest, CallerFinishesEvenWhenPoolIsBusy) {
   WorkerPool pool(1, 4);

@@ -1,6 +1,7 @@
 #include "upload/testing/fakes.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/clock.h"
 #include "common/hashing.h"
@@ -53,6 +54,56 @@ Status FakeObjectStore::Put(std::string_view key, std::string_view data,
 Status FakeObjectStore::PutFile(std::string_view key, const std::string& path,
                                 const storage::PutOptions& o) {
   return Put(key, ReadFileOrDie(path), o);
+}
+
+namespace {
+
+class FakePendingObject final : public storage::PendingObject {
+ public:
+  explicit FakePendingObject(std::atomic<int>& alive) : alive_(alive) { ++alive_; }
+  ~FakePendingObject() override { --alive_; }
+  Status Append(std::string_view data) override {
+    if (finished_) return Internal("append after finish");
+    data_.append(data);
+    return Status::Ok();
+  }
+  Status Finish() override {
+    finished_ = true;
+    return Status::Ok();
+  }
+  uint64_t size() const override { return data_.size(); }
+  const std::string& data() const { return data_; }
+  bool finished() const { return finished_; }
+
+ private:
+  std::atomic<int>& alive_;
+  std::string data_;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<storage::PendingObject>> FakeObjectStore::BeginPut() {
+  if (!pending_puts_) return ObjectStore::BeginPut();
+  return std::unique_ptr<storage::PendingObject>(
+      std::make_unique<FakePendingObject>(pending_alive_));
+}
+
+Status FakeObjectStore::CommitPuts(std::span<storage::PendingCommit> batch) {
+  if (!pending_puts_) return ObjectStore::CommitPuts(batch);
+  ++commits_;
+  std::set<std::string_view> keys;
+  for (const storage::PendingCommit& item : batch) {
+    auto* object = dynamic_cast<FakePendingObject*>(item.object);
+    if (object == nullptr || !object->finished()) return InvalidArgument("bad pending object");
+    if (!keys.insert(item.key).second) return InvalidArgument("key twice in one commit");
+  }
+  for (storage::PendingCommit& item : batch) {
+    const auto& object = dynamic_cast<const FakePendingObject&>(*item.object);
+    SIGIL_RETURN_IF_ERROR(Put(item.key, object.data(), item.options));
+    item.committed = true;
+  }
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<storage::ObjectReader>> FakeObjectStore::Get(std::string_view key) {

@@ -30,8 +30,17 @@ class FakeObjectStore : public storage::ObjectStore {
   Result<std::vector<storage::ListEntry>> List(std::string_view prefix, size_t limit) override;
   std::optional<std::string> PublicUrl(std::string_view) const override { return std::nullopt; }
   Status Ping() override { return Status::Ok(); }
+  // Pending puts (only after EnablePendingPuts): buffered in memory; a commit stores its items in
+  // order like Puts (counted in puts(), failing as FailPutsAfter says).
+  bool SupportsPendingPuts() const override { return pending_puts_; }
+  Result<std::unique_ptr<storage::PendingObject>> BeginPut() override;
+  Status CommitPuts(std::span<storage::PendingCommit> batch) override;
 
   // Test controls and observations.
+  void EnablePendingPuts(bool on) { pending_puts_ = on; }
+  int commits() const { return commits_.load(); }
+  // Pending objects not destroyed yet.
+  int pending_alive() const { return pending_alive_.load(); }
   std::map<std::string, Object> Snapshot() const;
   void FailPutsAfter(int n) { puts_before_failure_ = n; }
   int puts() const { return puts_.load(); }
@@ -45,6 +54,9 @@ class FakeObjectStore : public storage::ObjectStore {
   std::atomic<int> heads_{0};
   std::atomic<int> lists_{0};
   std::atomic<int> puts_before_failure_{-1};
+  bool pending_puts_ = false;
+  std::atomic<int> commits_{0};
+  std::atomic<int> pending_alive_{0};
 };
 
 class FakeDatabase : public db::Database {
