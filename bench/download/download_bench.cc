@@ -16,6 +16,11 @@
 // Usage: download_bench [--duration S] [--reps N] [--connections C] [--io-threads T] [--wrk-threads
 // W] [--pause-ms P] (quiet time before each run, default 1000) Needs wrk and nginx on PATH
 // (/usr/sbin for nginx). Runs from anywhere; uses a temp dir.
+//
+// download_bench --cache-backends [--duration S] [--reps N] [--connections C] [--io-threads T]
+// [--wrk-threads W] [--pause-ms P] [--files F] [--missing M]: instead of the above, the download
+// path with each cache backend (in-process, Redis and memcached over TCP and unix sockets), 80%
+// hits / 20% misses, interleaved (cache_comparison.h). Needs redis-server and memcached on PATH.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -43,6 +48,7 @@
 #include "api/download_handlers.h"
 #include "api/missing_symbols_handlers.h"
 #include "cache/memory/memory_cache.h"
+#include "cache_comparison.h"
 #include "common/hashing.h"
 #include "common/invalidation_bus.h"
 #include "common/worker_pool.h"
@@ -285,8 +291,16 @@ double Median(std::vector<double> v) {
 int main(int argc, char** argv) {
   int duration = 5, reps = 5, connections = 50, io_threads = 2, wrk_threads = 2, serve_only = 0,
       pause_ms = 1000;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool cache_backends = false;
+  bench::CacheComparisonOptions comparison;
+  for (int i = 1; i < argc; i += 2) {
     std::string f = argv[i];
+    if (f == "--cache-backends") {
+      cache_backends = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) Die("flag " + f + " needs a value");
     int v = std::atoi(argv[i + 1]);
     if (f == "--duration")
       duration = v;
@@ -302,10 +316,26 @@ int main(int argc, char** argv) {
       serve_only = v;
     else if (f == "--pause-ms")
       pause_ms = v;
+    else if (f == "--files")
+      comparison.files = v;
+    else if (f == "--missing")
+      comparison.missing = v;
     else
       Die("unknown flag " + f);
   }
   std::signal(SIGPIPE, SIG_IGN);
+  if (cache_backends) {
+    if (duration < 1 || reps < 1 || connections < wrk_threads || wrk_threads < 1 ||
+        io_threads < 1 || comparison.files < 1 || comparison.missing < 1)
+      Die("--cache-backends needs positive values and --connections >= --wrk-threads");
+    comparison.duration_s = duration;
+    comparison.reps = reps;
+    comparison.connections = connections;
+    comparison.client_threads = wrk_threads;
+    comparison.io_threads = io_threads;
+    comparison.pause_ms = pause_ms;
+    return bench::RunCacheComparison(comparison);
+  }
 
   char tmpl[] = "/tmp/sigil-download-bench-XXXXXX";
   if (!::mkdtemp(tmpl)) Die("mkdtemp");
