@@ -90,6 +90,7 @@ void Connection::OnHeader() {
     return;
   }
   if (match.kind == RouteMatch::kMethodNotAllowed) {
+    route_ = match.route_index;  // counted under the path's route, with status 405
     Response r = Response::Error(405, MethodNotAllowedMessage(request_.method, request_.path));
     r.headers.Add("Allow", match.allow);
     Reject(std::move(r));

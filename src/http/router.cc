@@ -159,6 +159,7 @@ RouteMatch Router::Match(std::string_view method, std::string_view path,
   }
   if (search.path_matches.empty()) return result;
   result.kind = RouteMatch::kMethodNotAllowed;
+  result.route_index = search.path_matches.front();
   std::vector<std::string_view> methods;
   for (size_t r : search.path_matches) {
     for (const auto& m : routes_[r].methods) {

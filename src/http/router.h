@@ -26,8 +26,10 @@ namespace sigil::http {
 struct RouteMatch {
   enum Kind { kFound, kNotFound, kMethodNotAllowed };
   Kind kind = kNotFound;
-  size_t route_index = 0;  // kFound: index into RouteTable::routes()
-  std::string allow;       // kMethodNotAllowed: "GET, HEAD"
+  // kFound: index into RouteTable::routes(); kMethodNotAllowed: the first route whose path matched
+  // (for metrics and the access log).
+  size_t route_index = 0;
+  std::string allow;  // kMethodNotAllowed: "GET, HEAD"
 };
 
 class Router {

@@ -82,12 +82,14 @@ TEST(RouterTest, MethodNotAllowedListsAllowedMethods) {
   RouteMatch m = r.Match("GET", "/upload/", nullptr);
   EXPECT_EQ(m.kind, RouteMatch::kMethodNotAllowed);
   EXPECT_EQ(m.allow, "POST");
+  EXPECT_EQ(m.route_index, 2u);  // the route whose path matched (metrics count the 405 under it)
   m = r.Match("PUT", "/api/tokens/", nullptr);
   EXPECT_EQ(m.kind, RouteMatch::kMethodNotAllowed);
   EXPECT_EQ(m.allow, "GET, POST");
   m = r.Match("POST", "/a/b/c", nullptr);
   EXPECT_EQ(m.kind, RouteMatch::kMethodNotAllowed);
   EXPECT_EQ(m.allow, "GET, HEAD");
+  EXPECT_EQ(m.route_index, 0u);
   // A route with the method elsewhere in precedence order still wins over 405.
   EXPECT_EQ(r.Match("DELETE", "/api/tokens/7", nullptr).kind, RouteMatch::kFound);
   EXPECT_EQ(MethodNotAllowedMessage("GET", "/upload/"), "Method Not Allowed (GET): /upload/");

@@ -53,7 +53,7 @@ ServerOptions ServerOptionsFromConfig(const ServerConfig& config, const std::str
 class Server {
  public:
   // `pool` must outlive the server. `metrics` (nullable) must outlive it too; the server registers
-  // http_requests_total{route,method,status}, http_request_duration_seconds{route},
+  // http_requests_total{route,method,status}, http_request_duration_seconds{route,status},
   // http_in_flight, http_connections, http_rejected_connections_total and worker_queue_depth in it.
   Server(ServerOptions options, RouteTable routes, WorkerPool& pool, Metrics* metrics);
   // Shutdown(0) + Wait() when still running.

@@ -43,11 +43,10 @@ Core::Core(ServerOptions opts, RouteTable routes, WorkerPool& worker_pool, Metri
   if (metrics_ != nullptr) {
     requests_total_ = &metrics_->AddCounter("http_requests_total", "HTTP requests answered.",
                                             {"route", "method", "status"});
-    auto& durations = metrics_->AddHistogram(
+    durations_ = &metrics_->AddHistogram(
         "http_request_duration_seconds",
-        "Time from the end of the request header to the end of the response.", {"route"},
+        "Time from the end of the request header to the end of the response.", {"route", "status"},
         DefaultLatencyBuckets());
-    for (const auto& name : route_names) durations_.push_back(&durations.WithLabels({name}));
     rejected_connections_ =
         &metrics_
              ->AddCounter("http_rejected_connections_total",
@@ -83,15 +82,17 @@ void Core::RecordRequest(IoSlot& slot, size_t route, std::string_view method, in
   uint64_t method_index = MethodIndex(method);
   uint64_t status_key = static_cast<uint64_t>(std::clamp(status, 0, 999));
   uint64_t key = (static_cast<uint64_t>(route) << 16) | (method_index << 12) | status_key;
-  auto it = slot.request_counters.find(key);
-  if (it == slot.request_counters.end()) {
+  auto it = slot.request_metrics.find(key);
+  if (it == slot.request_metrics.end()) {
     std::string method_label = method_index == kOtherMethod ? "OTHER" : kMethods[method_index];
-    Counter& c =
-        requests_total_->WithLabels({route_names[route], method_label, std::to_string(status_key)});
-    it = slot.request_counters.emplace(key, &c).first;
+    std::string status_label = std::to_string(status_key);
+    IoSlot::RequestMetrics m{
+        &requests_total_->WithLabels({route_names[route], method_label, status_label}),
+        &durations_->WithLabels({route_names[route], status_label})};
+    it = slot.request_metrics.emplace(key, m).first;
   }
-  it->second->Inc();
-  durations_[route]->Observe(seconds);
+  it->second.count->Inc();
+  it->second.duration->Observe(seconds);
 }
 
 void Core::CountRejectedConnection() {

@@ -51,7 +51,11 @@ struct IoSlot {
 
   // This slot's thread only.
   RequestIdGenerator ids;
-  std::unordered_map<uint64_t, Counter*> request_counters;  // (route, method, status) → counter
+  struct RequestMetrics {
+    Counter* count;
+    Histogram* duration;
+  };
+  std::unordered_map<uint64_t, RequestMetrics> request_metrics;  // (route, method, status) → series
 
   // Appended to by this slot's thread, flushed by the flush timer on any io thread: log_mu guards
   // it.
@@ -115,7 +119,7 @@ class Core {
  private:
   Metrics* metrics_;
   Family<Counter>* requests_total_ = nullptr;
-  std::vector<Histogram*> durations_;  // per route + unmatched
+  Family<Histogram>* durations_ = nullptr;
   Counter* rejected_connections_ = nullptr;
   std::vector<Metrics::CallbackRegistration> callbacks_;
   std::shared_ptr<spdlog::logger> access_logger_;

@@ -561,13 +561,19 @@ TEST(ServerTest, RecordsMetrics) {
             std::string::npos);
   EXPECT_NE(text.find("http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n"),
             std::string::npos);
+  EXPECT_NE(text.find("http_requests_total{route=\"hello\",method=\"OTHER\",status=\"405\"} 1\n"),
+            std::string::npos)
+      << "a 405 on a known path counts under that path's route";
+  EXPECT_NE(text.find("http_request_duration_seconds_count{route=\"hello\",status=\"200\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("http_request_duration_seconds_bucket{route=\"hello\",status=\"200\",le=\"+"
+                      "Inf\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("http_request_duration_seconds_count{route=\"hello\",status=\"405\"} 1\n"),
+            std::string::npos);
   EXPECT_NE(
-      text.find("http_requests_total{route=\"unmatched\",method=\"OTHER\",status=\"405\"} 1\n"),
+      text.find("http_request_duration_seconds_count{route=\"unmatched\",status=\"404\"} 1\n"),
       std::string::npos);
-  EXPECT_NE(text.find("http_request_duration_seconds_count{route=\"hello\"} 2\n"),
-            std::string::npos);
-  EXPECT_NE(text.find("http_request_duration_seconds_bucket{route=\"hello\",le=\"+Inf\"} 2\n"),
-            std::string::npos);
   EXPECT_NE(text.find("# TYPE http_in_flight gauge\nhttp_in_flight 0\n"), std::string::npos);
   EXPECT_NE(text.find("http_connections "), std::string::npos);
   EXPECT_NE(text.find("http_rejected_connections_total 0\n"), std::string::npos);

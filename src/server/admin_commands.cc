@@ -210,7 +210,8 @@ void RegisterAdminCommands(CLI::App& app, int* exit_code) {
   st->migrate_flags.Bind(*migrate);
   migrate->callback([st, exit_code] { *exit_code = Migrate(*st); });
 
-  CLI::App* config = app.add_subcommand("config", "Print the settings reference (--markdown)");
+  CLI::App* config = app.add_subcommand(
+      "config", "Print the effective configuration as TOML (--markdown: the settings reference)");
   config->add_flag("--markdown", st->markdown, "Print the reference table as Markdown");
   st->config_flags.Bind(*config);
   config->callback([st, exit_code] { *exit_code = PrintConfig(*st); });
