@@ -71,12 +71,29 @@ const char* kMissPath =
 
 std::string g_nginx_pid_file;  // set once nginx runs, so every exit path stops it
 
+volatile pid_t g_nginx_pid = 0;  // for the signal handler
+
 void StopNginx() {
   if (g_nginx_pid_file.empty()) return;
   std::ifstream pid_in(g_nginx_pid_file);
   long pid = 0;
   if (pid_in >> pid && pid > 0) ::kill(static_cast<pid_t>(pid), SIGQUIT);
   g_nginx_pid_file.clear();
+  g_nginx_pid = 0;
+}
+
+// SIGINT/SIGTERM (Ctrl-C, or a script stopping a --serve run) must not leave nginx running.
+extern "C" void OnTerminate(int sig) {
+  if (g_nginx_pid > 0) ::kill(g_nginx_pid, SIGQUIT);
+  ::_exit(128 + sig);
+}
+
+void RememberNginxPid() {
+  std::ifstream pid_in(g_nginx_pid_file);
+  long pid = 0;
+  if (pid_in >> pid && pid > 0) g_nginx_pid = static_cast<pid_t>(pid);
+  std::signal(SIGINT, OnTerminate);
+  std::signal(SIGTERM, OnTerminate);
 }
 
 [[noreturn]] void Die(const std::string& msg) {
@@ -415,6 +432,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 100 && !CanConnect(nginx_port); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   if (!CanConnect(nginx_port)) Die("nginx did not start");
+  RememberNginxPid();
   if (serve_only > 0) {  // for poking at the servers by hand
     std::printf("sigil %s nginx 127.0.0.1:%d\n", sigil_base.c_str(), nginx_port);
     std::fflush(stdout);
