@@ -1,7 +1,9 @@
 # Every third-party dependency, found once, exposed as imported targets named sigil::dep::<name>.
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
-find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url)
+# Boost's own CMake package (shipped by libboost*-1.81-dev): CMake 3.25's FindBoost module predates
+# 1.81 and warns that it does not know json's and url's dependencies.
+find_package(Boost 1.81.0 EXACT REQUIRED COMPONENTS json url CONFIG)
 find_package(OpenSSL REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(SQLite3 REQUIRED)
