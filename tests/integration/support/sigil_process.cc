@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <regex>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 namespace sigil::testing {
@@ -24,6 +24,30 @@ std::string MakeTempDir() {
   char tmpl[] = "/tmp/sigil-proc-XXXXXX";
   const char* d = mkdtemp(tmpl);
   return d ? d : "/tmp";
+}
+
+// "host:port" from the log line "sigil listening on http://127.0.0.1:PORT", "" until it appears.
+std::string ListeningAddress(const std::string& log) {
+  static constexpr std::string_view kPrefix = "sigil listening on http://";
+  size_t at = log.find(kPrefix);
+  if (at == std::string::npos) return "";
+  size_t begin = at + kPrefix.size();
+  size_t end = log.find_first_not_of("0123456789.:", begin);
+  if (end == std::string::npos) return "";  // the line is not complete yet
+  std::string address = log.substr(begin, end - begin);
+  return address.find(':') == std::string::npos ? "" : address;
+}
+
+// The 64-hex-digit key printed on the line after "created admin token", "" when there is none.
+std::string AdminToken(const std::string& log) {
+  size_t at = log.find("created admin token");
+  if (at == std::string::npos) return "";
+  size_t line_end = log.find('\n', at);
+  if (line_end == std::string::npos) return "";
+  size_t begin = log.find_first_not_of(" \t", line_end + 1);
+  if (begin == std::string::npos || begin + 64 > log.size()) return "";
+  std::string token = log.substr(begin, 64);
+  return token.find_first_not_of("0123456789abcdef") == std::string::npos ? token : "";
 }
 
 }  // namespace
@@ -80,16 +104,12 @@ Result<std::unique_ptr<SigilProcess>> SigilProcess::Start(
   std::vector<std::string> argv = {SigilBinary(), "serve", "--listen", "127.0.0.1:0"};
   argv.insert(argv.end(), serve_args.begin(), serve_args.end());
   SIGIL_RETURN_IF_ERROR(p->process_.Spawn(argv, p->log_path_));
-  static const std::regex kListening(R"(sigil listening on http://([0-9.]+:[0-9]+))");
-  static const std::regex kToken(R"(created admin token[^\n]*\n\s+([0-9a-f]{64}))");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
     std::string log = ReadAll(p->log_path_);
-    std::smatch m;
-    if (std::regex_search(log, m, kListening)) {
-      p->address_ = m[1];
-      std::smatch t;
-      if (std::regex_search(log, t, kToken)) p->admin_token_ = t[1];
+    if (std::string address = ListeningAddress(log); !address.empty()) {
+      p->address_ = address;
+      p->admin_token_ = AdminToken(log);
       return p;
     }
     if (!p->process_.Running()) return Internal("sigil exited before listening:\n" + log);
