@@ -7,8 +7,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 namespace sigil::testing {
@@ -40,6 +40,21 @@ long HeadBucket(int port, const std::string& bucket) {
   return status;
 }
 
+// The port from s3rver's "S3rver listening on 127.0.0.1:PORT" log line; 0 until it appears.
+uint16_t ListeningPort(const std::string& log) {
+  static constexpr std::string_view kPrefix = "S3rver listening on ";
+  size_t at = log.find(kPrefix);
+  if (at == std::string::npos) return 0;
+  size_t begin = at + kPrefix.size();
+  size_t end = log.find_first_not_of("0123456789.:", begin);
+  if (end == std::string::npos) return 0;  // the line is not complete yet
+  size_t colon = log.rfind(':', end);
+  if (colon == std::string::npos || colon < begin || colon + 1 >= end || end - colon - 1 > 5)
+    return 0;
+  unsigned long port = std::stoul(log.substr(colon + 1, end - colon - 1));
+  return port <= 65535 ? static_cast<uint16_t>(port) : 0;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<S3rver>> S3rver::Start(S3rverOptions options) {
@@ -69,14 +84,10 @@ Result<std::unique_ptr<S3rver>> S3rver::Start(S3rverOptions options) {
 
   const std::string log = server->dir_ + "/s3rver.log";
   SIGIL_RETURN_IF_ERROR(server->process_.Spawn(argv, log));
-  static const std::regex kListening("S3rver listening on [0-9.]+:([0-9]+)");
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   while (Clock::now() < deadline) {
-    std::smatch m;
     std::string text = ReadAll(log);
-    if (server->port_ == 0 && std::regex_search(text, m, kListening)) {
-      server->port_ = std::stoi(m[1].str());
-    }
+    if (server->port_ == 0) server->port_ = ListeningPort(text);
     if (server->port_ != 0 && HeadBucket(server->port_, o.bucket) == 200) return server;
     if (!server->process_.Running()) {
       return Internal("s3rver exited during startup; log:\n" + Tail(ReadAll(log)));
