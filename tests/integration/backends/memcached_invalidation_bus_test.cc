@@ -7,13 +7,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
 
 #include "cache/memcached/memcached_cache.h"
+#include "integration/backends/invalidation_recorder.h"
 #include "integration/support/services.h"
 
 namespace sigil::cache::memcached {
@@ -23,37 +22,8 @@ using sigil::testing::MemcachedServer;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Collects delivered keys; thread-safe.
-class Recorder {
- public:
-  InvalidationBus::Listener Listener() {
-    return [this](const SymbolKey& key) {
-      std::lock_guard lock(mu_);
-      keys_.push_back(key.StorageKey());
-      cv_.notify_all();
-    };
-  }
-  // Waits until at least n keys arrived.
-  bool WaitFor(size_t n, milliseconds timeout = seconds(5)) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return keys_.size() >= n; });
-  }
-  std::vector<std::string> keys() {
-    std::lock_guard lock(mu_);
-    return keys_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::string> keys_;
-};
-
-SymbolKey Key(const std::string& debug_file, bool is_try = false) {
-  auto k = SymbolKey::Parse(debug_file, "0123456789ABCDEF0123456789ABCDEF0", "x.sym", is_try);
-  EXPECT_TRUE(k.ok());
-  return *k;
-}
+using Recorder = sigil::testing::InvalidationRecorder;
+using sigil::testing::TestKey;
 
 std::unique_ptr<InvalidationBus> MustMake(const std::string& url, const std::string& prefix) {
   MemcachedBusOptions options;
@@ -75,16 +45,16 @@ TEST(MemcachedInvalidationBusTest, PublishOnADeliversOnBAndOnceOnA) {
   b->Subscribe(on_b.Listener());
 
   // Published right after B was made (before its first poll): B still hears it.
-  a->Publish(Key("xul.pdb"));
-  EXPECT_EQ(on_a.keys().size(), 1u) << "local subscribers hear it synchronously";
+  a->Publish(TestKey("xul.pdb"));
+  EXPECT_EQ(on_a.storage_keys().size(), 1u) << "local subscribers hear it synchronously";
   ASSERT_TRUE(on_b.WaitFor(1));
-  b->Publish(Key("ntdll.pdb", true));
+  b->Publish(TestKey("ntdll.pdb", true));
   ASSERT_TRUE(on_a.WaitFor(2));
   std::this_thread::sleep_for(milliseconds(200));  // several polls: nothing is delivered twice
-  EXPECT_EQ(on_a.keys(),
+  EXPECT_EQ(on_a.storage_keys(),
             (std::vector<std::string>{"xul.pdb/0123456789ABCDEF0123456789ABCDEF0/x.sym",
                                       "try/ntdll.pdb/0123456789ABCDEF0123456789ABCDEF0/x.sym"}));
-  EXPECT_EQ(on_b.keys(),
+  EXPECT_EQ(on_b.storage_keys(),
             (std::vector<std::string>{"xul.pdb/0123456789ABCDEF0123456789ABCDEF0/x.sym",
                                       "try/ntdll.pdb/0123456789ABCDEF0123456789ABCDEF0/x.sym"}));
 
@@ -92,9 +62,9 @@ TEST(MemcachedInvalidationBusTest, PublishOnADeliversOnBAndOnceOnA) {
   auto other = MustMake((*server)->Url(), "t1-other:");
   Recorder on_other;
   other->Subscribe(on_other.Listener());
-  a->Publish(Key("third.pdb"));
+  a->Publish(TestKey("third.pdb"));
   ASSERT_TRUE(on_b.WaitFor(3));
-  EXPECT_TRUE(on_other.keys().empty());
+  EXPECT_TRUE(on_other.storage_keys().empty());
 }
 
 TEST(MemcachedInvalidationBusTest, EveryEventOfConcurrentPublishersArrivesOnce) {
@@ -109,13 +79,14 @@ TEST(MemcachedInvalidationBusTest, EveryEventOfConcurrentPublishersArrivesOnce) 
   std::vector<std::thread> threads;
   for (auto* bus : {a.get(), c.get()}) {
     threads.emplace_back([bus, tag = bus == a.get() ? "a" : "c"] {
-      for (int i = 0; i < 50; ++i) bus->Publish(Key(std::string(tag) + std::to_string(i) + ".pdb"));
+      for (int i = 0; i < 50; ++i)
+        bus->Publish(TestKey(std::string(tag) + std::to_string(i) + ".pdb"));
     });
   }
   for (auto& t : threads) t.join();
   ASSERT_TRUE(on_b.WaitFor(100));
   std::this_thread::sleep_for(milliseconds(200));
-  auto keys = on_b.keys();
+  auto keys = on_b.storage_keys();
   EXPECT_EQ(keys.size(), 100u);
   EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), 100u);
 }
@@ -133,10 +104,10 @@ TEST(MemcachedInvalidationBusTest, MalformedEventsAreDroppedAndLaterOnesDelivere
   ASSERT_TRUE((*cache)->Set("t3:ev:1", "garbage", seconds(60)).ok());
   ASSERT_TRUE((*cache)->Set("t3:ev:2", "v1|zz|0|../../etc/passwd", seconds(60)).ok());
   ASSERT_TRUE((*cache)->Set("t3:seq", "2", seconds(60)).ok());
-  a->Publish(Key("after.pdb"));  // event 3
+  a->Publish(TestKey("after.pdb"));  // event 3
   ASSERT_TRUE(on_b.WaitFor(1));
   std::this_thread::sleep_for(milliseconds(100));
-  EXPECT_EQ(on_b.keys(),
+  EXPECT_EQ(on_b.storage_keys(),
             (std::vector<std::string>{"after.pdb/0123456789ABCDEF0123456789ABCDEF0/x.sym"}));
 }
 
@@ -148,21 +119,21 @@ TEST(MemcachedInvalidationBusTest, SurvivesARestartAndStopsPromptlyWhileDown) {
   Recorder on_a, on_b;
   a->Subscribe(on_a.Listener());
   b->Subscribe(on_b.Listener());
-  for (int i = 0; i < 5; ++i) a->Publish(Key("before" + std::to_string(i) + ".pdb"));
+  for (int i = 0; i < 5; ++i) a->Publish(TestKey("before" + std::to_string(i) + ".pdb"));
   ASSERT_TRUE(on_b.WaitFor(5));
 
   (*server)->Kill();
-  a->Publish(Key("during.pdb"));  // never fails its caller; local subscribers still hear it
-  EXPECT_EQ(on_a.keys().size(), 6u);
+  a->Publish(TestKey("during.pdb"));  // never fails its caller; local subscribers still hear it
+  EXPECT_EQ(on_a.storage_keys().size(), 6u);
   ASSERT_TRUE((*server)->Restart().ok());
   // The restarted server's counter starts again below the old one.
   bool delivered = false;
   for (int i = 0; i < 100 && !delivered; ++i) {
-    a->Publish(Key("after" + std::to_string(i) + ".pdb"));
+    a->Publish(TestKey("after" + std::to_string(i) + ".pdb"));
     delivered = on_b.WaitFor(6, milliseconds(100));
   }
   EXPECT_TRUE(delivered);
-  auto keys = on_b.keys();
+  auto keys = on_b.storage_keys();
   EXPECT_EQ(keys[5].rfind("after", 0), 0u) << keys[5];
 
   (*server)->Kill();
@@ -181,8 +152,8 @@ TEST(MemcachedInvalidationBusTest, BadUrlIsAnErrorButADownServerIsNot) {
   ASSERT_TRUE(bus.ok()) << bus.status().ToString();
   Recorder local;
   (*bus)->Subscribe(local.Listener());
-  (*bus)->Publish(Key("x.pdb"));
-  EXPECT_EQ(local.keys().size(), 1u);
+  (*bus)->Publish(TestKey("x.pdb"));
+  EXPECT_EQ(local.storage_keys().size(), 1u);
 }
 
 }  // namespace

@@ -7,11 +7,10 @@
 #include <hiredis/hiredis.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "integration/backends/invalidation_recorder.h"
 #include "integration/support/services.h"
 
 namespace sigil::cache::redis {
@@ -21,37 +20,8 @@ using sigil::testing::RedisServer;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Collects delivered keys; thread-safe.
-class Recorder {
- public:
-  InvalidationBus::Listener Listener() {
-    return [this](const SymbolKey& key) {
-      std::lock_guard lock(mu_);
-      keys_.push_back(key);
-      cv_.notify_all();
-    };
-  }
-  // Waits until at least n keys arrived.
-  bool WaitFor(size_t n, milliseconds timeout = seconds(5)) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return keys_.size() >= n; });
-  }
-  std::vector<SymbolKey> keys() {
-    std::lock_guard lock(mu_);
-    return keys_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<SymbolKey> keys_;
-};
-
-SymbolKey Key(const std::string& debug_file, bool is_try = false) {
-  auto k = SymbolKey::Parse(debug_file, "0123456789ABCDEF0123456789ABCDEF0", "x.sym", is_try);
-  EXPECT_TRUE(k.ok());
-  return *k;
-}
+using Recorder = sigil::testing::InvalidationRecorder;
+using sigil::testing::TestKey;
 
 std::unique_ptr<RedisInvalidationBus> MustCreate(const std::string& url) {
   auto options = ParseRedisUrl(url);
@@ -81,16 +51,16 @@ TEST_F(RedisInvalidationBusTest, PublishOnADeliversOnBAndOnceOnA) {
   a->Subscribe(on_a.Listener());
   b->Subscribe(on_b.Listener());
 
-  a->Publish(Key("xul.pdb"));
-  a->Publish(Key("xul.pdb", /*is_try=*/true));
+  a->Publish(TestKey("xul.pdb"));
+  a->Publish(TestKey("xul.pdb", /*is_try=*/true));
   ASSERT_TRUE(on_b.WaitFor(2));
-  EXPECT_EQ(on_b.keys(), (std::vector<SymbolKey>{Key("xul.pdb"), Key("xul.pdb", true)}));
+  EXPECT_EQ(on_b.keys(), (std::vector<SymbolKey>{TestKey("xul.pdb"), TestKey("xul.pdb", true)}));
   // A delivered synchronously inside Publish, and ignores its own echo from Redis.
   EXPECT_EQ(on_a.keys().size(), 2u);
 
-  b->Publish(Key("ntdll.pdb"));
+  b->Publish(TestKey("ntdll.pdb"));
   ASSERT_TRUE(on_a.WaitFor(3));
-  EXPECT_EQ(on_a.keys().back(), Key("ntdll.pdb"));
+  EXPECT_EQ(on_a.keys().back(), TestKey("ntdll.pdb"));
   // Give a stray duplicate time to show up before checking counts.
   std::this_thread::sleep_for(milliseconds(100));
   EXPECT_EQ(on_a.keys().size(), 3u);
@@ -107,11 +77,11 @@ TEST_F(RedisInvalidationBusTest, FactoryReturnsASubscribedBusAndUnsubscribeStops
   Recorder first, second;
   uint64_t id = (*made)->Subscribe(first.Listener());
   (*made)->Subscribe(second.Listener());
-  b->Publish(Key("a.pdb"));
+  b->Publish(TestKey("a.pdb"));
   ASSERT_TRUE(first.WaitFor(1));
   ASSERT_TRUE(second.WaitFor(1));
   (*made)->Unsubscribe(id);
-  b->Publish(Key("b.pdb"));
+  b->Publish(TestKey("b.pdb"));
   ASSERT_TRUE(second.WaitFor(2));
   EXPECT_EQ(first.keys().size(), 1u);
 }
@@ -124,7 +94,7 @@ TEST_F(RedisInvalidationBusTest, DifferentDbsDoNotHearEachOther) {
   Recorder on0, on1;
   db0->Subscribe(on0.Listener());
   db1_too->Subscribe(on1.Listener());
-  db1->Publish(Key("one.pdb"));
+  db1->Publish(TestKey("one.pdb"));
   ASSERT_TRUE(on1.WaitFor(1));
   std::this_thread::sleep_for(milliseconds(100));
   EXPECT_TRUE(on0.keys().empty());
@@ -140,11 +110,11 @@ TEST_F(RedisInvalidationBusTest, MalformedMessagesAreDroppedAndTheSubscriberKeep
   for (const char* junk : {"hello", "v1|x|0|../../etc/passwd", "v1|x|0|a.pdb/NOTHEX/a.sym", ""}) {
     freeReplyObject(redisCommand(raw, "PUBLISH sigil:invalidate:0 %s", junk));
   }
-  std::string valid = EncodeInvalidation("other-node", Key("ok.pdb"));
+  std::string valid = EncodeInvalidation("other-node", TestKey("ok.pdb"));
   freeReplyObject(redisCommand(raw, "PUBLISH sigil:invalidate:0 %b", valid.data(), valid.size()));
   redisFree(raw);
   ASSERT_TRUE(on_b.WaitFor(1));
-  EXPECT_EQ(on_b.keys(), std::vector<SymbolKey>{Key("ok.pdb")});
+  EXPECT_EQ(on_b.keys(), std::vector<SymbolKey>{TestKey("ok.pdb")});
 }
 
 TEST_F(RedisInvalidationBusTest, ResubscribesAfterTheServerComesBack) {
@@ -158,7 +128,7 @@ TEST_F(RedisInvalidationBusTest, ResubscribesAfterTheServerComesBack) {
   server_->Kill();
   // Publishing during the outage still reaches local subscribers; the failure is counted, not
   // thrown.
-  a->Publish(Key("during.pdb"));
+  a->Publish(TestKey("during.pdb"));
   EXPECT_EQ(on_a.keys().size(), 1u);
   EXPECT_GE(a->publish_failures(), 1u);
 
@@ -169,11 +139,11 @@ TEST_F(RedisInvalidationBusTest, ResubscribesAfterTheServerComesBack) {
   // publish until B hears it.
   bool heard = false;
   for (int i = 0; i < 100 && !heard; ++i) {
-    a->Publish(Key("after.pdb"));
+    a->Publish(TestKey("after.pdb"));
     heard = on_b.WaitFor(1, milliseconds(100));
   }
   ASSERT_TRUE(heard);
-  EXPECT_EQ(on_b.keys().front(), Key("after.pdb"));
+  EXPECT_EQ(on_b.keys().front(), TestKey("after.pdb"));
 }
 
 TEST_F(RedisInvalidationBusTest, DestructorStopsPromptlyEvenWhileDisconnected) {
