@@ -137,6 +137,12 @@ int PrintConfig(const AdminState& st) {
   return 0;
 }
 
+// The settings the token and migrate commands read (they open only the database), plus `extra`.
+std::vector<std::string> DatabaseSettings(std::vector<std::string> extra) {
+  extra.insert(extra.end(), {"storage.data_dir", "storage.database_url", "server.log_level"});
+  return extra;
+}
+
 }  // namespace
 
 std::string SettingsMarkdown() {
@@ -193,21 +199,21 @@ void RegisterAdminCommands(CLI::App& app, int* exit_code) {
   create->add_option("--expires-days", st->expires_days,
                      "Lifetime in days (default: auth.default_token_days)");
   create->add_option("--notes", st->notes, "Free text shown by `token list`");
-  st->token_create_flags.Bind(*create);
+  st->token_create_flags.Bind(*create, DatabaseSettings({"auth.default_token_days"}));
   create->callback([st, exit_code] { *exit_code = TokenCreate(*st); });
 
   CLI::App* list = token->add_subcommand("list", "List tokens (keys are never shown)");
-  st->token_list_flags.Bind(*list);
+  st->token_list_flags.Bind(*list, DatabaseSettings({}));
   list->callback([st, exit_code] { *exit_code = TokenList(*st); });
 
   CLI::App* revoke = token->add_subcommand("revoke", "Revoke (delete) a token by id");
   revoke->add_option("id", st->revoke_id, "Token id from `token list`")->required();
-  st->token_revoke_flags.Bind(*revoke);
+  st->token_revoke_flags.Bind(*revoke, DatabaseSettings({}));
   revoke->callback([st, exit_code] { *exit_code = TokenRevoke(*st); });
 
   CLI::App* migrate =
       app.add_subcommand("migrate", "Apply database migrations and print the schema version");
-  st->migrate_flags.Bind(*migrate);
+  st->migrate_flags.Bind(*migrate, DatabaseSettings({}));
   migrate->callback([st, exit_code] { *exit_code = Migrate(*st); });
 
   CLI::App* config = app.add_subcommand(

@@ -1,17 +1,26 @@
 #include "server/config_flags.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 extern char** environ;
 
 namespace sigil::server {
 
-void ConfigFlags::Bind(CLI::App& command) {
+void ConfigFlags::Bind(CLI::App& command, std::vector<std::string> shown) {
   command.add_option("--config", config_file_, "TOML configuration file (also SIGIL_CONFIG)");
   for (const auto& s : ListSettings()) {
     std::string help = s.help + " [" + s.env +
                        "; default: " + (s.default_value.empty() ? "\"\"" : s.default_value) + "]";
-    options_[s.name] = command.add_option(s.flag, values_[s.name], help)->group("Settings");
+    bool listed = shown.empty() || std::find(shown.begin(), shown.end(), s.name) != shown.end();
+    // CLI11 leaves options of the empty group out of --help.
+    options_[s.name] =
+        command.add_option(s.flag, values_[s.name], help)->group(listed ? "Settings" : "");
+  }
+  if (!shown.empty()) {
+    command.footer(
+        "Every other setting of `sigil serve --help` (docs/configuration.md) is accepted too, as "
+        "a flag, SIGIL_* variable or in the --config file.");
   }
 }
 

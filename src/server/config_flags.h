@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/config.h"
 
@@ -13,8 +14,10 @@ namespace sigil::server {
 
 class ConfigFlags {
  public:
-  // Adds the options to `command`. `this` must outlive parsing.
-  void Bind(CLI::App& command);
+  // Adds the options to `command`. `this` must outlive parsing. Every setting is accepted; when
+  // `shown` is not empty, --help lists only the settings whose names are in it (the ones the
+  // command uses) and says that the others are accepted too.
+  void Bind(CLI::App& command, std::vector<std::string> shown = {});
   // After parsing: the effective config, or the one-line error naming the setting.
   Result<Config> Load() const;
 

@@ -119,6 +119,20 @@ TEST(BinaryTest, TokenCommandsAndMigrate) {
   auto migrate = RunSigil({"migrate", "--data-dir", dir.path()});
   EXPECT_EQ(migrate.exit_code, 0) << migrate.err;
   EXPECT_NE(migrate.out.find("sqlite schema at version"), std::string::npos) << migrate.out;
+
+  // Their --help lists the settings they use, not all of serve's; the others are still accepted.
+  auto help = RunSigil({"token", "create", "--help"});
+  ASSERT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_NE(help.out.find("--database"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("--default-token-days"), std::string::npos) << help.out;
+  EXPECT_EQ(help.out.find("--listen"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("accepted too"), std::string::npos) << help.out;
+  auto migrate_help = RunSigil({"migrate", "--help"});
+  EXPECT_NE(migrate_help.out.find("--data-dir"), std::string::npos) << migrate_help.out;
+  EXPECT_EQ(migrate_help.out.find("--io-threads"), std::string::npos) << migrate_help.out;
+  auto with_serve_setting =
+      RunSigil({"migrate", "--data-dir", dir.path(), "--listen", "127.0.0.1:1"});
+  EXPECT_EQ(with_serve_setting.exit_code, 0) << with_serve_setting.err;
 }
 
 // Upload → download → symbolicate through the binary, then SIGTERM right after missing-symbol
