@@ -32,6 +32,18 @@ std::string BuildFrom(const char* rel) {
   return built->bytes;
 }
 
+// An index's header and section offsets.
+struct Layout {
+  format::Header header;
+  uint64_t offsets[format::kSectionCount];
+};
+Layout LayoutOf(const std::string& index) {
+  Layout layout;
+  std::memcpy(&layout.header, index.data(), sizeof(layout.header));
+  format::SectionOffsets(layout.header, layout.offsets);
+  return layout;
+}
+
 // Looks up addresses around every range start plus random ones.
 void Exercise(const SymbolIndex& index, std::mt19937_64& rng) {
   LookupResult r;
@@ -99,10 +111,7 @@ TEST(CorruptIndexTest, WithoutChecksumCorruptReferencesAreRejectedOrHarmless) {
 // v1 search layer had the same hazard, found by index_loader_fuzzer).
 TEST(CorruptIndexTest, DirectTableMustNotPointAboveItsBucket) {
   std::string good = BuildFrom("breakpad-format/module1.out");
-  format::Header h;
-  std::memcpy(&h, good.data(), sizeof(h));
-  uint64_t offsets[format::kSectionCount];
-  format::SectionOffsets(h, offsets);
+  const auto [h, offsets] = LayoutOf(good);
   ASSERT_GE(h.section_sizes[format::kRangeDirect], 8u);
   std::string bad = good;
   uint32_t first = 1;
@@ -117,10 +126,7 @@ TEST(CorruptIndexTest, DirectTableMustNotPointAboveItsBucket) {
 // loader read beyond LineSkips while checking them.
 TEST(CorruptIndexTest, RangeSlicesPastTheirTablesAreRejected) {
   std::string good = BuildFrom("symbols/ssltunnel/8A07C88A3DA44E20A3490D88791183060/ssltunnel.sym");
-  format::Header h;
-  std::memcpy(&h, good.data(), sizeof(h));
-  uint64_t offsets[format::kSectionCount];
-  format::SectionOffsets(h, offsets);
+  const auto [h, offsets] = LayoutOf(good);
   ASSERT_GE(h.section_sizes[format::kRangeEntries], 3 * sizeof(format::RangeEntry));
   for (size_t field :
        {offsetof(format::RangeEntry, line_pos), offsetof(format::RangeEntry, skip_begin),
@@ -133,6 +139,33 @@ TEST(CorruptIndexTest, RangeSlicesPastTheirTablesAreRejected) {
     ASSERT_FALSE(idx.ok()) << field;
     EXPECT_NE(idx.status().message().find("range slices"), std::string::npos)
         << idx.status().message();
+  }
+}
+
+// Version 3 records carry (offset, size) string references: one reaching past the string data is
+// rejected at open, for every kind of record that holds one.
+TEST(CorruptIndexTest, StringReferencesPastTheStringDataAreRejected) {
+  std::string good = BuildFrom("symbols/ssltunnel/8A07C88A3DA44E20A3490D88791183060/ssltunnel.sym");
+  const auto [h, offsets] = LayoutOf(good);
+  ASSERT_GT(h.section_sizes[format::kSymbols], 0u);
+  ASSERT_GT(h.section_sizes[format::kInlineSites], 0u);
+  ASSERT_GT(h.section_sizes[format::kFiles], 0u);
+  const uint32_t past = static_cast<uint32_t>(h.string_bytes);
+  struct Case {
+    size_t at;
+    const char* message;
+  };
+  for (const Case& c :
+       {Case{offsets[format::kSymbols] + offsetof(format::SymbolRecord, name_offset),
+             "symbol name"},
+        Case{offsets[format::kInlineSites] + offsetof(format::InlineSite, name), "inline name"},
+        Case{offsets[format::kFiles], "file name"},
+        Case{offsetof(format::Header, module_id), "module string"}}) {
+    std::string bad = good;
+    std::memcpy(bad.data() + c.at, &past, sizeof(past));  // offset = end, size stays > 0
+    auto idx = SymbolIndex::FromBytes(bad, OpenOptions{.verify_checksum = false});
+    ASSERT_FALSE(idx.ok()) << c.message;
+    EXPECT_NE(idx.status().message().find(c.message), std::string::npos) << idx.status().message();
   }
 }
 

@@ -80,6 +80,13 @@ class StringTable {
     return std::string_view(data_).substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
   }
   size_t count() const { return offsets_.size() - 1; }
+  // The (offset, size) of string `id` in data() (the empty string for kNone). Call only once data()
+  // is known to fit 32 bits.
+  f::StringRef Ref(uint32_t id) const {
+    if (id == f::kNone) return f::StringRef{0, 0};
+    return f::StringRef{static_cast<uint32_t>(offsets_[id]),
+                        static_cast<uint32_t>(offsets_[id + 1] - offsets_[id])};
+  }
   // Reserves address space for `bytes` of string data (pages are touched only as strings arrive).
   void Reserve(size_t bytes) {
     data_.reserve(bytes);
@@ -218,6 +225,13 @@ std::vector<uint32_t> DirectTable(const std::vector<uint64_t>& starts, uint32_t*
   return direct;
 }
 
+// An inline site before its name is turned into a StringRef (Assemble).
+struct SiteRaw {
+  uint32_t name;  // string id
+  uint32_t call_file;
+  int32_t call_line;
+};
+
 // Distinct (name, call file, call line) tuples of the inline nodes, in first-seen order: an
 // open-addressing table of site indexes (a node costs one probe, usually in cache).
 class SiteTable {
@@ -230,15 +244,15 @@ class SiteTable {
       const uint32_t id = slots_[i];
       if (id == f::kNone) {
         slots_[i] = static_cast<uint32_t>(sites_.size());
-        sites_.push_back(f::InlineSite{name, call_file, call_line});
+        sites_.push_back(SiteRaw{name, call_file, call_line});
         return slots_[i];
       }
-      const f::InlineSite& site = sites_[id];
+      const SiteRaw& site = sites_[id];
       if (site.name == name && site.call_file == call_file && site.call_line == call_line)
         return id;
     }
   }
-  const std::vector<f::InlineSite>& sites() const { return sites_; }
+  const std::vector<SiteRaw>& sites() const { return sites_; }
 
  private:
   static size_t Hash(uint32_t name, uint32_t call_file, int32_t call_line) {
@@ -250,14 +264,14 @@ class SiteTable {
     slots_.assign(slots_.size() * 2, f::kNone);
     const size_t mask = slots_.size() - 1;
     for (uint32_t id = 0; id < sites_.size(); ++id) {
-      const f::InlineSite& site = sites_[id];
+      const SiteRaw& site = sites_[id];
       size_t i = Hash(site.name, site.call_file, site.call_line) & mask;
       while (slots_[i] != f::kNone) i = (i + 1) & mask;
       slots_[i] = id;
     }
   }
   std::vector<uint32_t> slots_;
-  std::vector<f::InlineSite> sites_;
+  std::vector<SiteRaw> sites_;
 };
 
 // Append-only byte buffer written through a pointer: no call per append.
@@ -974,6 +988,7 @@ class Builder : public SymVisitor {
     // Resolve inline origins and call-site FILE ids.
     uint32_t omitted = f::kNone;
     // Resolve inline origins and call-site FILE ids; one InlineSite per distinct tuple.
+    std::vector<uint32_t> node_starts(nodes_.size());
     std::vector<f::InlineNode> nodes(nodes_.size());
     SiteTable site_table;
     for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -987,11 +1002,10 @@ class Builder : public SymVisitor {
       uint32_t file = raw.has_call_file ? files_by_id_.Find(raw.call_file_id) : f::kNone;
       const uint32_t site =
           site_table.Intern(name, file == f::kNone ? f::kCallFileFromLine : file, n.call_line);
-      nodes[i] =
-          f::InlineNode{n.start, n.high, n.parent, (n.call_file & f::kInlineBaseFlag) | site};
+      node_starts[i] = n.start;
+      nodes[i] = f::InlineNode{n.high, n.parent, (n.call_file & f::kInlineBaseFlag) | site};
     }
-    const std::vector<f::InlineSite>& sites = site_table.sites();
-    if (sites.size() > f::kSiteMask) too_large_ = true;
+    if (site_table.sites().size() > f::kSiteMask) too_large_ = true;
     std::vector<f::SymbolRecord> symbols;
     std::vector<Range> ranges = Sweep(&symbols);
     Count(ranges.size() + 1);
@@ -999,6 +1013,20 @@ class Builder : public SymVisitor {
     if (strings_.data().size() > f::kNone) too_large_ = true;
     if (too_large_)
       return TooLarge("symbol file has more records than the index format allows (2^32)");
+    // String ids become (offset, size) references now that the string data is complete.
+    for (f::SymbolRecord& sym : symbols) {
+      const f::StringRef name = strings_.Ref(sym.name_offset);
+      if (name.size > f::kSymbolNameSizeMask) return TooLarge("a symbol name is longer than 1 GiB");
+      sym.name_offset = name.offset;
+      sym.name_size_flags |= name.size;
+    }
+    std::vector<f::InlineSite> sites;
+    sites.reserve(site_table.sites().size());
+    for (const SiteRaw& site : site_table.sites())
+      sites.push_back(f::InlineSite{strings_.Ref(site.name), site.call_file, site.call_line});
+    std::vector<f::StringRef> files;
+    files.reserve(file_names_.size());
+    for (uint32_t id : file_names_) files.push_back(strings_.Ref(id));
 
     // Line entries: varint-coded per range (docs/symbol-index-format.md).
     ByteSink stream(lines_.size() * 3 + 64);
@@ -1018,7 +1046,6 @@ class Builder : public SymVisitor {
     entries.back() =
         f::RangeEntry{f::kNone, static_cast<uint32_t>(stream.size()),
                       static_cast<uint32_t>(skips.size()), static_cast<uint32_t>(nodes_.size())};
-    std::vector<uint32_t> string_offsets(strings_.offsets().begin(), strings_.offsets().end());
     uint32_t direct_shift = 0;
     std::vector<uint32_t> direct = DirectTable(starts, &direct_shift);
 
@@ -1028,12 +1055,12 @@ class Builder : public SymVisitor {
     h.header_size = sizeof(f::Header);
     h.source_size = source_size;
     h.section_count = f::kSectionCount;
-    h.module_os = module_os_;
-    h.module_arch = module_arch_;
-    h.module_id = module_id_;
-    h.module_name = module_name_;
-    h.code_id = code_id_;
-    h.code_file = code_file_;
+    h.module_os = strings_.Ref(module_os_);
+    h.module_arch = strings_.Ref(module_arch_);
+    h.module_id = strings_.Ref(module_id_);
+    h.module_name = strings_.Ref(module_name_);
+    h.code_id = strings_.Ref(code_id_);
+    h.code_file = strings_.Ref(code_file_);
     h.parse_errors = out.stats.parse.errors;
     h.source_lines = out.stats.parse.lines;
     h.func_count = funcs_.size();
@@ -1045,8 +1072,8 @@ class Builder : public SymVisitor {
     auto vbytes = [](const auto& v) { return v.size() * sizeof(v[0]); };
     bytes.reserve(sizeof(f::Header) + 8 * (f::kSectionCount + 1) + vbytes(symbols) +
                   vbytes(starts) + vbytes(entries) + vbytes(direct) + stream.size() +
-                  vbytes(skips) + vbytes(nodes) + vbytes(sites) + vbytes(inline_bases_) +
-                  vbytes(inline_ranges_) + vbytes(file_names_) + vbytes(string_offsets) +
+                  vbytes(skips) + vbytes(node_starts) + vbytes(nodes) + vbytes(sites) +
+                  vbytes(inline_bases_) + vbytes(inline_ranges_) + vbytes(files) +
                   strings_.data().size());
     bytes.assign(sizeof(f::Header), '\0');
     auto add = [&](f::Section s, const void* data, size_t size) {
@@ -1061,12 +1088,12 @@ class Builder : public SymVisitor {
     add_vec(f::kRangeDirect, direct);
     add(f::kLineStream, stream.data(), stream.size());
     add_vec(f::kLineSkips, skips);
+    add_vec(f::kInlineStarts, node_starts);
     add_vec(f::kInlines, nodes);
     add_vec(f::kInlineSites, sites);
     add_vec(f::kInlineBases, inline_bases_);
     add_vec(f::kInlineRanges, inline_ranges_);
-    add_vec(f::kFiles, file_names_);
-    add_vec(f::kStringOffsets, string_offsets);
+    add_vec(f::kFiles, files);
     const std::string deflated = DeflateStrings(strings_.data(), options_.string_deflate_level);
     if (!deflated.empty()) {
       h.flags |= f::kStringsDeflated;

@@ -12,25 +12,32 @@
 namespace sigil::symbolication::format {
 
 inline constexpr char kMagic[8] = {'S', 'I', 'G', 'I', 'L', 'S', 'Y', 'M'};
-inline constexpr uint32_t kIndexVersion = 2;
+inline constexpr uint32_t kIndexVersion = 3;
 
 inline constexpr uint32_t kNone = 0xFFFFFFFFu;  // "no symbol / no parent / no string"
 
 enum Section : uint32_t {
-  kSymbols = 0,    // SymbolRecord[]
-  kRangeStarts,    // uint64_t[n]: start address of each range, ascending
-  kRangeEntries,   // RangeEntry[n + 1]: what each range maps to (+ a sentinel)
-  kRangeDirect,    // uint32_t[buckets + 1]: per address bucket, the range covering its start
-  kLineStream,     // bytes: each range's line entries, varint-coded (see below)
-  kLineSkips,      // LineSkip[]: restart points into the line stream, per range
-  kInlines,        // InlineNode[]: blocks per range, pre-order (start ascending, parents first)
-  kInlineSites,    // InlineSite[]: distinct (name, call file, call line) of the nodes
-  kInlineBases,    // InlineBaseException[] sorted by node index
-  kInlineRanges,   // InlineRange[] referenced by kInlineBases
-  kFiles,          // uint32_t string id per file index
-  kStringOffsets,  // uint32_t[strings + 1]
-  kStringData,     // bytes
+  kSymbols = 0,   // SymbolRecord[]
+  kRangeStarts,   // uint64_t[n]: start address of each range, ascending
+  kRangeEntries,  // RangeEntry[n + 1]: what each range maps to (+ a sentinel)
+  kRangeDirect,   // uint32_t[buckets + 1]: per address bucket, the range covering its start
+  kLineStream,    // bytes: each range's line entries, varint-coded (see below)
+  kLineSkips,     // LineSkip[]: restart points into the line stream, per range
+  kInlineStarts,  // uint32_t[]: start offset of each InlineNode (searched alone)
+  kInlines,       // InlineNode[]: blocks per range, pre-order (start ascending, parents first)
+  kInlineSites,   // InlineSite[]: distinct (name, call file, call line) of the nodes
+  kInlineBases,   // InlineBaseException[] sorted by node index
+  kInlineRanges,  // InlineRange[] referenced by kInlineBases
+  kFiles,         // StringRef per file index
+  kStringData,    // bytes
   kSectionCount
+};
+
+// A string: StringData[offset, offset + size) (once inflated). Records carry these directly, so a
+// lookup reads a name without a string-table indirection. {0, 0} is the empty string ("absent").
+struct StringRef {
+  uint32_t offset;
+  uint32_t size;
 };
 
 // Header flags.
@@ -44,13 +51,13 @@ struct Header {
   uint64_t source_size;    // bytes of the .sym it was built from
   uint32_t checksum;       // CRC-32 (gzip polynomial) of the whole file with this field zero
   uint32_t section_count;  // kSectionCount
-  // Module metadata as string ids (kNone when absent).
-  uint32_t module_os;
-  uint32_t module_arch;
-  uint32_t module_id;     // MODULE debug id as written
-  uint32_t module_name;   // MODULE debug file name
-  uint32_t code_id;       // INFO CODE_ID
-  uint32_t code_file;     // INFO CODE_ID's PE name (4th field), the API's module name
+  // Module metadata ({0, 0} when absent).
+  StringRef module_os;
+  StringRef module_arch;
+  StringRef module_id;    // MODULE debug id as written
+  StringRef module_name;  // MODULE debug file name
+  StringRef code_id;      // INFO CODE_ID
+  StringRef code_file;    // INFO CODE_ID's PE name (4th field), the API's module name
   uint64_t parse_errors;  // malformed lines skipped
   uint64_t source_lines;  // non-empty lines read
   uint64_t func_count;    // FUNC records kept
@@ -72,13 +79,15 @@ inline void SectionOffsets(const Header& h, uint64_t offsets[kSectionCount]) {
   }
 }
 
-inline constexpr uint32_t kSymbolMultiple = 1;  // the `m` flag
-inline constexpr uint32_t kSymbolPublic = 2;    // a PUBLIC (no lines, no inlines)
+// SymbolRecord::name_size_flags: the name's size in the low 30 bits, these flags above.
+inline constexpr uint32_t kSymbolMultiple = 1u << 30;  // the `m` flag
+inline constexpr uint32_t kSymbolPublic = 2u << 30;    // a PUBLIC (no lines, no inlines)
+inline constexpr uint32_t kSymbolNameSizeMask = (1u << 30) - 1;
 
 struct SymbolRecord {
   uint64_t address;  // FUNC/PUBLIC address: function_base
-  uint32_t name;     // string id
-  uint32_t flags;
+  uint32_t name_offset;
+  uint32_t name_size_flags;  // name size | kSymbol* flags
 };
 
 // Range i covers [RangeStarts[i], RangeStarts[i+1]) (the last one to the end of the address space).
@@ -104,7 +113,7 @@ struct RangeEntry {
 inline constexpr uint64_t kLineFile = 1;  // a file varint follows
 inline constexpr uint64_t kLineGap = 2;   // no line record from this offset on
 inline constexpr uint64_t kLineBase = 4;  // a base distance varint follows
-inline constexpr uint32_t kLineSkipEvery = 8;
+inline constexpr uint32_t kLineSkipEvery = 4;
 inline constexpr uint32_t kLineNoFile = 0x7FFFFFFEu;  // a line record whose FILE id is unknown
 
 struct LineSkip {
@@ -117,15 +126,16 @@ inline constexpr uint32_t kSiteMask = 0x7FFFFFFFu;
 inline constexpr uint32_t kInlineBaseFlag = 0x80000000u;    // function_base from kInlineBases
 inline constexpr uint32_t kCallFileFromLine = 0x7FFFFFFFu;  // old INLINE form / unknown FILE id
 
+// Node i starts at InlineStarts[i] (offset from the range start, inclusive); the starts are a
+// separate array so the search over them touches a quarter of the bytes.
 struct InlineNode {
-  uint32_t start;   // offset from the range start (inclusive)
   uint32_t high;    // last covered offset (inclusive)
   uint32_t parent;  // InlineNode index (< this index), or kNone for an outermost inline
   uint32_t site;    // InlineSite index | kInlineBaseFlag
 };
 
 struct InlineSite {
-  uint32_t name;       // string id of the inline origin's name
+  StringRef name;      // the inline origin's name
   uint32_t call_file;  // file index, or kCallFileFromLine
   int32_t call_line;
 };
@@ -144,12 +154,13 @@ struct InlineRange {
   uint64_t size;
 };
 
-static_assert(sizeof(Header) == 216);
+static_assert(sizeof(Header) == 240);
 static_assert(sizeof(SymbolRecord) == 16);
 static_assert(sizeof(RangeEntry) == 16);
 static_assert(sizeof(LineSkip) == 8);
-static_assert(sizeof(InlineNode) == 16);
-static_assert(sizeof(InlineSite) == 12);
+static_assert(sizeof(InlineNode) == 12);
+static_assert(sizeof(InlineSite) == 16);
+static_assert(sizeof(StringRef) == 8);
 static_assert(sizeof(InlineBaseException) == 16);
 static_assert(sizeof(InlineRange) == 16);
 

@@ -33,12 +33,48 @@ inline uint64_t UpperBound(uint64_t lo, uint64_t hi, Key x, GetKey key) {
   return base + (key(base) <= x ? 1 : 0);
 }
 
-// UpperBound over a plain u64 array, prefetching both possible next probes (memory-level
+// UpperBound started from `guess` (in [lo, hi), where the answer probably is): steps out from it
+// by doubling distances, then halves the bracket found. When the guess is good, every probe lies
+// in the cache line the caller prefetched around it.
+template <typename Key, typename GetKey>
+inline uint64_t UpperBoundFrom(uint64_t lo, uint64_t hi, uint64_t guess, Key x, GetKey key) {
+  if (lo == hi) return lo;
+  uint64_t step = 1;
+  if (key(guess) <= x) {
+    uint64_t l = guess + 1;  // every key below l is <= x
+    for (;;) {
+      const uint64_t p = l + step - 1;
+      if (p >= hi) return UpperBound(l, hi, x, key);
+      if (key(p) > x) return UpperBound(l, p, x, key);
+      l = p + 1;
+      step *= 2;
+    }
+  }
+  uint64_t h = guess;  // key(h) > x
+  for (;;) {
+    if (h - lo < step) return UpperBound(lo, h, x, key);
+    const uint64_t p = h - step;
+    if (key(p) <= x) return UpperBound(p + 1, h, x, key);
+    h = p;
+    step *= 2;
+  }
+}
+
+// Where an offset `off` probably falls among the `n` sorted offsets of a slice starting at
+// `begin`, for a range `len` bytes long (line records and inline ranges spread roughly evenly).
+inline uint64_t GuessIndex(uint64_t begin, uint64_t n, uint64_t off, uint64_t len) {
+  if (n <= 1 || len == 0) return begin;
+  const double g = static_cast<double>(off) / static_cast<double>(len) * static_cast<double>(n);
+  return begin + std::min<uint64_t>(g >= 0 ? static_cast<uint64_t>(g) : 0, n - 1);
+}
+
+// UpperBound over a plain array, prefetching both possible next probes (memory-level
 // parallelism for indexes larger than the cache).
-inline uint64_t UpperBoundU64(const uint64_t* keys, uint64_t lo, uint64_t hi, uint64_t x) {
+template <typename T>
+inline uint64_t UpperBoundArray(const T* keys, uint64_t lo, uint64_t hi, uint64_t x) {
   uint64_t n = hi - lo;
   if (n == 0) return lo;
-  const uint64_t* base = keys + lo;
+  const T* base = keys + lo;
   while (n > 1) {
     uint64_t half = n / 2;
     __builtin_prefetch(base + (n - half) / 2);
@@ -47,6 +83,22 @@ inline uint64_t UpperBoundU64(const uint64_t* keys, uint64_t lo, uint64_t hi, ui
     n -= half;
   }
   return static_cast<uint64_t>(base - keys) + (*base <= x ? 1 : 0);
+}
+
+// Prefetches what a binary search over [begin, end) will probe first: every cache line of a
+// slice of at most `max_lines` lines, else the lines of its first two probe levels.
+inline void PrefetchSpan(const void* begin, const void* end, size_t max_lines) {
+  const char* p = static_cast<const char*>(begin);
+  const char* e = static_cast<const char*>(end);
+  const size_t bytes = static_cast<size_t>(e - p);
+  if (bytes <= max_lines * 64) {
+    for (; p < e; p += 64) __builtin_prefetch(p);
+    if (bytes != 0) __builtin_prefetch(e - 1);
+  } else {
+    __builtin_prefetch(p + bytes / 2);
+    __builtin_prefetch(p + bytes / 4);
+    __builtin_prefetch(p + bytes / 4 * 3);
+  }
 }
 
 // Reads a LEB128 varint of at most 10 bytes below `end`; false when it runs past `end`.
@@ -136,6 +188,7 @@ Result<std::unique_ptr<SymbolIndex>> SymbolIndex::Init(std::unique_ptr<SymbolInd
                                                        const OpenOptions& options) {
   SIGIL_RETURN_IF_ERROR(index->Validate(options));
   index->batch_prefetch_min_bytes_ = options.batch_prefetch_min_bytes;
+  index->large_ = index->size_ >= options.batch_prefetch_min_bytes;
   return index;
 }
 
@@ -174,12 +227,12 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
                                                      4,
                                                      1,
                                                      sizeof(f::LineSkip),
+                                                     4,
                                                      sizeof(f::InlineNode),
                                                      sizeof(f::InlineSite),
                                                      sizeof(f::InlineBaseException),
                                                      sizeof(f::InlineRange),
-                                                     4,
-                                                     4,
+                                                     sizeof(f::StringRef),
                                                      1};
   // Sections: in order, each at the next 8-byte boundary, inside the file, whole elements.
   uint64_t counts[f::kSectionCount];
@@ -206,6 +259,7 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   line_stream_size_ = counts[f::kLineStream];
   skips_ = reinterpret_cast<const f::LineSkip*>(at(f::kLineSkips));
   skips_count_ = counts[f::kLineSkips];
+  inline_starts_ = reinterpret_cast<const uint32_t*>(at(f::kInlineStarts));
   inlines_ = reinterpret_cast<const f::InlineNode*>(at(f::kInlines));
   inlines_count_ = counts[f::kInlines];
   sites_ = reinterpret_cast<const f::InlineSite*>(at(f::kInlineSites));
@@ -214,26 +268,20 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   inline_bases_count_ = counts[f::kInlineBases];
   inline_ranges_ = reinterpret_cast<const f::InlineRange*>(at(f::kInlineRanges));
   inline_ranges_count_ = counts[f::kInlineRanges];
-  files_ = reinterpret_cast<const uint32_t*>(at(f::kFiles));
+  files_ = reinterpret_cast<const f::StringRef*>(at(f::kFiles));
   files_count_ = counts[f::kFiles];
-  string_offsets_ = reinterpret_cast<const uint32_t*>(at(f::kStringOffsets));
   string_data_ = at(f::kStringData);
   string_data_size_ = h.section_sizes[f::kStringData];
   if ((h.flags & ~f::kStringsDeflated) != 0) return Corrupt("unknown flags");
   SIGIL_RETURN_IF_ERROR(InflateStrings());
 
-  if (counts[f::kStringOffsets] == 0) return Corrupt("no string offsets");
-  strings_count_ = counts[f::kStringOffsets] - 1;
-  if (string_offsets_[0] != 0) return Corrupt("string offsets do not start at 0");
-  for (uint64_t i = 0; i < strings_count_; ++i) {
-    if (string_offsets_[i + 1] < string_offsets_[i] || string_offsets_[i + 1] > string_data_size_) {
-      return Corrupt("string offset " + std::to_string(i) + " out of bounds");
-    }
-  }
-  auto string_ok = [&](uint32_t id) { return id == f::kNone || id < strings_count_; };
-  for (uint32_t id :
+  // Every string reference lies inside the (inflated) string data.
+  auto string_ok = [&](f::StringRef ref) {
+    return uint64_t{ref.offset} + ref.size <= string_data_size_;
+  };
+  for (f::StringRef ref :
        {h.module_os, h.module_arch, h.module_id, h.module_name, h.code_id, h.code_file}) {
-    if (!string_ok(id)) return Corrupt("module string id out of bounds");
+    if (!string_ok(ref)) return Corrupt("module string out of bounds");
   }
   if (counts[f::kRangeEntries] != ranges_count_ + 1) return Corrupt("range entry count mismatch");
   // The direct table: one entry per bucket (at most one bucket per range) and a last one; each
@@ -258,7 +306,9 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
     if (direct_[buckets_] != ranges_count_ - 1) return Corrupt("range direct table mismatch");
   }
   for (uint64_t i = 0; i < symbols_count_; ++i) {
-    if (symbols_[i].name >= strings_count_) return Corrupt("symbol name out of bounds");
+    const f::SymbolRecord& sym = symbols_[i];
+    if (!string_ok(f::StringRef{sym.name_offset, sym.name_size_flags & f::kSymbolNameSizeMask}))
+      return Corrupt("symbol name out of bounds");
   }
   if (entries_[ranges_count_].line_pos != line_stream_size_ ||
       entries_[ranges_count_].skip_begin != skips_count_ ||
@@ -284,6 +334,7 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   }
   // Line entries are not checked here: the decoder stays inside its range's bytes and every file
   // index it yields goes through File(), which answers "" when out of bounds.
+  if (counts[f::kInlineStarts] != inlines_count_) return Corrupt("inline start count mismatch");
   for (uint64_t i = 0; i < inlines_count_; ++i) {
     const f::InlineNode& n = inlines_[i];
     if (n.parent != f::kNone && n.parent >= i) return Corrupt("inline parent out of order");
@@ -291,7 +342,7 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   }
   for (uint64_t i = 0; i < sites_count_; ++i) {
     const f::InlineSite& site = sites_[i];
-    if (site.name >= strings_count_) return Corrupt("inline name out of bounds");
+    if (!string_ok(site.name)) return Corrupt("inline name out of bounds");
     if (site.call_file != f::kCallFileFromLine && site.call_file >= files_count_)
       return Corrupt("inline call file out of bounds");
   }
@@ -303,7 +354,7 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
     }
   }
   for (uint64_t i = 0; i < files_count_; ++i) {
-    if (files_[i] >= strings_count_) return Corrupt("file name out of bounds");
+    if (!string_ok(files_[i])) return Corrupt("file name out of bounds");
   }
   return Status::Ok();
 }
@@ -354,7 +405,10 @@ uint64_t SymbolIndex::FindRange(uint64_t address) const {
   if (ranges_count_ == 0 || address < starts_[0]) return kNoRange;
   // The bucket's entries bound the search to the few ranges that start inside it.
   const uint64_t b = Bucket(address);
-  return UpperBoundU64(starts_, direct_[b], uint64_t{direct_[b + 1]} + 1, address) - 1;
+  const uint64_t lo = direct_[b], hi = uint64_t{direct_[b + 1]} + 1;
+  return (large_ ? UpperBoundArray(starts_, lo, hi, address)
+                 : UpperBound(lo, hi, address, [&](uint64_t k) { return starts_[k]; })) -
+         1;
 }
 
 bool SymbolIndex::Lookup(uint64_t address, LookupResult* r) const {
@@ -365,63 +419,104 @@ bool SymbolIndex::Lookup(uint64_t address, LookupResult* r) const {
 
 void SymbolIndex::LookupBatch(std::span<const uint64_t> addresses,
                               std::span<LookupResult> results) const {
-  constexpr size_t kGroup = 16;
   const size_t n = std::min(addresses.size(), results.size());
   if (size_ < batch_prefetch_min_bytes_) {
     // Cache-resident: the staged walk would only add work.
     for (size_t i = 0; i < n; ++i) Lookup(addresses[i], &results[i]);
     return;
   }
-  uint64_t bucket[kGroup], idx[kGroup], skip[kGroup], node[kGroup];
-  for (size_t g = 0; g < n; g += kGroup) {
-    const size_t m = std::min(kGroup, n - g);
+  // A software pipeline: step t runs stage k for address t - k * kDistance, so each stage finds
+  // in the cache what the previous stage prefetched for that address kDistance steps (several
+  // whole lookups of work) earlier, and the cache misses of many addresses overlap.
+  constexpr size_t kChunk = 256;
+  constexpr size_t kDistance = 2;
+  constexpr size_t kStages = 7;
+  uint64_t bucket[kChunk], idx[kChunk], skip[kChunk], node[kChunk];
+  for (size_t g = 0; g < n; g += kChunk) {
+    const size_t m = std::min(kChunk, n - g);
     const uint64_t* a = addresses.data() + g;
-    // Each stage touches what the previous one prefetched and prefetches the next level.
-    for (size_t i = 0; i < m; ++i) {
+    // Stage 0: the direct-table bucket.
+    auto stage0 = [&](size_t i) {
       bucket[i] = (ranges_count_ == 0 || a[i] < starts_[0]) ? kNoRange : Bucket(a[i]);
       if (bucket[i] != kNoRange) __builtin_prefetch(direct_ + bucket[i]);
-    }
-    for (size_t i = 0; i < m; ++i) {
-      if (bucket[i] != kNoRange) __builtin_prefetch(starts_ + direct_[bucket[i]]);
-    }
-    for (size_t i = 0; i < m; ++i) {
+    };
+    // Stage 1: the range starts the bucket narrows the search to.
+    auto stage1 = [&](size_t i) {
+      if (bucket[i] == kNoRange) return;
+      const uint32_t* d = direct_ + bucket[i];
+      PrefetchSpan(starts_ + d[0], starts_ + uint64_t{d[1]} + 1, 4);
+    };
+    // Stage 2: the range, then its entry.
+    auto stage2 = [&](size_t i) {
       const uint64_t b = bucket[i];
       idx[i] = b == kNoRange
                    ? kNoRange
-                   : UpperBoundU64(starts_, direct_[b], uint64_t{direct_[b + 1]} + 1, a[i]) - 1;
+                   : UpperBoundArray(starts_, direct_[b], uint64_t{direct_[b + 1]} + 1, a[i]) - 1;
       if (idx[i] != kNoRange) __builtin_prefetch(entries_ + idx[i]);
-    }
-    for (size_t i = 0; i < m; ++i) {
-      if (idx[i] == kNoRange) continue;
-      const f::RangeEntry& e = entries_[idx[i]];
-      if (e.symbol == f::kNone) continue;
-      __builtin_prefetch(symbols_ + e.symbol);
-      __builtin_prefetch(skips_ + e.skip_begin);
-      __builtin_prefetch(line_stream_ + e.line_pos);
-      __builtin_prefetch(inlines_ + e.inline_begin);
-    }
-    // Second level: the name's string offset and the line bytes the decoder will start at.
-    for (size_t i = 0; i < m; ++i) {
+    };
+    // Stage 3: the range's symbol, its first line bytes, and where the restart-point and
+    // inline-node searches will probably end (from the offset's place in the range).
+    auto stage3 = [&](size_t i) {
       skip[i] = node[i] = kNoRange;
-      if (idx[i] == kNoRange) continue;
+      if (idx[i] == kNoRange) return;
       const f::RangeEntry& e = entries_[idx[i]];
-      if (e.symbol == f::kNone) continue;
-      __builtin_prefetch(string_offsets_ + symbols_[e.symbol].name);
+      if (e.symbol == f::kNone) return;
+      const f::RangeEntry& next = entries_[idx[i] + 1];
+      __builtin_prefetch(symbols_ + e.symbol);
+      __builtin_prefetch(line_stream_ + e.line_pos);
+      const uint64_t off = a[i] - starts_[idx[i]];
+      const uint64_t len = idx[i] + 1 < ranges_count_ ? starts_[idx[i] + 1] - starts_[idx[i]] : 0;
+      skip[i] = GuessIndex(e.skip_begin, next.skip_begin - e.skip_begin, off, len);
+      node[i] = GuessIndex(e.inline_begin, next.inline_begin - e.inline_begin, off, len);
+      __builtin_prefetch(skips_ + skip[i]);
+      __builtin_prefetch(inline_starts_ + node[i]);
+    };
+    // Stage 4: the searches (from the guesses); then the line bytes at the restart point, the
+    // innermost inline node and the nodes just before it (its ancestors are among them).
+    auto stage4 = [&](size_t i) {
+      if (skip[i] == kNoRange) return;
+      const f::RangeEntry& e = entries_[idx[i]];
       const f::RangeEntry& next = entries_[idx[i] + 1];
       const uint64_t off = a[i] - starts_[idx[i]];
-      const uint64_t si = UpperBound(e.skip_begin, next.skip_begin, off,
-                                     [&](uint64_t k) { return skips_[k].offset; });
+      const uint64_t si = UpperBoundFrom(e.skip_begin, next.skip_begin, skip[i], off,
+                                         [&](uint64_t k) { return skips_[k].offset; });
       __builtin_prefetch(line_stream_ + (si > e.skip_begin ? skips_[si - 1].pos : e.line_pos));
       skip[i] = si;
-      const uint64_t ni = UpperBound(e.inline_begin, next.inline_begin, off,
-                                     [&](uint64_t k) { return inlines_[k].start; });
-      if (ni > e.inline_begin) __builtin_prefetch(sites_ + (inlines_[ni - 1].site & f::kSiteMask));
+      const uint64_t ni = UpperBoundFrom(e.inline_begin, next.inline_begin, node[i], off,
+                                         [&](uint64_t k) { return inline_starts_[k]; });
+      if (ni > e.inline_begin) {
+        const uint64_t first = ni - 1 > e.inline_begin + 15 ? ni - 16 : e.inline_begin;
+        PrefetchSpan(inlines_ + first, inlines_ + ni, 4);
+      }
       node[i] = ni;
-    }
-    for (size_t i = 0; i < m; ++i) {
+    };
+    // Stage 5: the call sites of the inline chain.
+    auto stage5 = [&](size_t i) {
+      if (node[i] == kNoRange) return;
+      const f::RangeEntry& e = entries_[idx[i]];
+      if (node[i] <= e.inline_begin) return;
+      const uint64_t off = a[i] - starts_[idx[i]];
+      for (uint64_t k = node[i] - 1, steps = 0; steps < 64; ++steps) {
+        const f::InlineNode& nd = inlines_[k];
+        if (nd.high >= off) __builtin_prefetch(sites_ + (nd.site & f::kSiteMask));
+        if (nd.parent == f::kNone || nd.parent >= k) break;
+        k = nd.parent;
+      }
+    };
+    // Stage 6: the answer.
+    auto stage6 = [&](size_t i) {
       LookupResult* r = &results[g + i];
       r->Clear();
       if (idx[i] != kNoRange) Resolve(idx[i], a[i], r, skip[i], node[i]);
+    };
+    for (size_t t = 0; t < m + (kStages - 1) * kDistance; ++t) {
+      if (t < m) stage0(t);
+      if (t >= kDistance && t - kDistance < m) stage1(t - kDistance);
+      if (t >= 2 * kDistance && t - 2 * kDistance < m) stage2(t - 2 * kDistance);
+      if (t >= 3 * kDistance && t - 3 * kDistance < m) stage3(t - 3 * kDistance);
+      if (t >= 4 * kDistance && t - 4 * kDistance < m) stage4(t - 4 * kDistance);
+      if (t >= 5 * kDistance && t - 5 * kDistance < m) stage5(t - 5 * kDistance);
+      if (t >= 6 * kDistance && t - 6 * kDistance < m) stage6(t - 6 * kDistance);
     }
   }
 }
@@ -432,10 +527,11 @@ bool SymbolIndex::Resolve(uint64_t idx, uint64_t address, LookupResult* r, uint6
   if (e.symbol == f::kNone) return false;
   const f::SymbolRecord& sym = symbols_[e.symbol];
   r->found = true;
-  r->function = String(sym.name);
+  r->function = std::string_view(string_data_ + sym.name_offset,
+                                 sym.name_size_flags & f::kSymbolNameSizeMask);
   r->function_base = sym.address;
-  r->is_multiple = (sym.flags & f::kSymbolMultiple) != 0;
-  r->is_public = (sym.flags & f::kSymbolPublic) != 0;
+  r->is_multiple = (sym.name_size_flags & f::kSymbolMultiple) != 0;
+  r->is_public = (sym.name_size_flags & f::kSymbolPublic) != 0;
   if (r->is_public) return true;
 
   const uint64_t range_start = starts_[idx];
@@ -482,10 +578,12 @@ bool SymbolIndex::Resolve(uint64_t idx, uint64_t address, LookupResult* r, uint6
   // Inlines: the last node starting at or below the offset, then its ancestors that cover it,
   // innermost first. The innermost gets the line record's file/line, each outer one the call site
   // of the one inside it, the function itself the call site of the outermost.
-  const uint64_t ni = node_hint != kNoRange
-                          ? node_hint
-                          : UpperBound(e.inline_begin, next.inline_begin, off,
-                                       [&](uint64_t k) { return inlines_[k].start; });
+  const uint64_t ni =
+      node_hint != kNoRange
+          ? node_hint
+          : (large_ ? UpperBoundArray(inline_starts_, e.inline_begin, next.inline_begin, off)
+                    : UpperBound(e.inline_begin, next.inline_begin, off,
+                                 [&](uint64_t k) { return inline_starts_[k]; }));
   if (ni > e.inline_begin) {
     const std::string_view line_file = r->file;
     std::string_view call_file = r->file;
@@ -494,7 +592,7 @@ bool SymbolIndex::Resolve(uint64_t idx, uint64_t address, LookupResult* r, uint6
       const f::InlineNode& node = inlines_[n];
       if (node.high >= off) {
         const f::InlineSite& site = sites_[node.site & f::kSiteMask];
-        const uint64_t base = range_start + node.start;
+        const uint64_t base = range_start + inline_starts_[n];
         r->inlines.push_back(InlineFrame{String(site.name),
                                          (node.site & f::kInlineBaseFlag)
                                              ? InlineBase(static_cast<uint32_t>(n), address, base)
@@ -503,7 +601,7 @@ bool SymbolIndex::Resolve(uint64_t idx, uint64_t address, LookupResult* r, uint6
         call_file = site.call_file == f::kCallFileFromLine ? line_file : File(site.call_file);
         call_line = site.call_line;
       }
-      if (node.parent == f::kNone || node.parent < e.inline_begin || node.parent >= n) break;
+      if (node.parent >= n) break;  // kNone (checked at open: a parent precedes its child)
       n = node.parent;
     }
     r->file = call_file;

@@ -99,10 +99,9 @@ class SymbolIndex {
                                                    const OpenOptions& options);
   Status Validate(const OpenOptions& options);
   Status InflateStrings();
-  std::string_view String(uint32_t id) const {
-    if (id >= strings_count_) return {};
-    return std::string_view(string_data_ + string_offsets_[id],
-                            string_offsets_[id + 1] - string_offsets_[id]);
+  // References were checked at open: offset + size lie inside the string data.
+  std::string_view String(format::StringRef ref) const {
+    return std::string_view(string_data_ + ref.offset, ref.size);
   }
   std::string_view File(uint32_t index) const {
     return index < files_count_ ? String(files_[index]) : std::string_view();
@@ -124,6 +123,7 @@ class SymbolIndex {
   const char* data_ = nullptr;
   uint64_t size_ = 0;
   uint64_t batch_prefetch_min_bytes_ = 0;
+  bool large_ = false;  // at least batch_prefetch_min_bytes_: searches prefetch their next probes
 
   const format::Header* header_ = nullptr;
   const format::SymbolRecord* symbols_ = nullptr;
@@ -138,6 +138,7 @@ class SymbolIndex {
   uint64_t line_stream_size_ = 0;
   const format::LineSkip* skips_ = nullptr;
   uint64_t skips_count_ = 0;
+  const uint32_t* inline_starts_ = nullptr;
   const format::InlineNode* inlines_ = nullptr;
   uint64_t inlines_count_ = 0;
   const format::InlineSite* sites_ = nullptr;
@@ -146,10 +147,8 @@ class SymbolIndex {
   uint64_t inline_bases_count_ = 0;
   const format::InlineRange* inline_ranges_ = nullptr;
   uint64_t inline_ranges_count_ = 0;
-  const uint32_t* files_ = nullptr;
+  const format::StringRef* files_ = nullptr;
   uint64_t files_count_ = 0;
-  const uint32_t* string_offsets_ = nullptr;
-  uint64_t strings_count_ = 0;
   const char* string_data_ = nullptr;
   uint64_t string_data_size_ = 0;
 };
