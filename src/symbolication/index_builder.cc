@@ -278,6 +278,11 @@ class SiteTable {
 class ByteSink {
  public:
   explicit ByteSink(size_t expected) : buf_(expected, '\0') {}
+  // Starts over with room for `expected` bytes.
+  void Reset(size_t expected) {
+    buf_.assign(expected, '\0');
+    used_ = 0;
+  }
   // Room for `n` more bytes; returns where to write them (valid until the next Room).
   char* Room(size_t n) {
     if (used_ + n > buf_.size()) buf_.resize(std::max(buf_.size() * 2, used_ + n));
@@ -302,12 +307,18 @@ char* PutVarint(char* p, uint64_t v) {
   return p;
 }
 
+// One range of a FUNC (a FUNC longer than 4 GiB has several). Its line entries are varint-coded
+// into the builder's stream as soon as the FUNC ends (`encoded`), unless one of them names a FILE
+// id not seen yet: those stay in lines_ until every FILE record is known (Assemble).
 struct Segment {
   uint64_t start;
-  uint32_t line_begin, line_end;
+  uint32_t line_begin, line_end;  // in lines_, when not encoded
   uint32_t inline_begin, inline_end;
   uint32_t lexc_begin, lexc_end;
   uint32_t iexc_begin, iexc_end;
+  bool encoded;
+  uint64_t stream_begin, stream_end;  // in stream_, when encoded
+  uint32_t skip_begin, skip_end;      // in skips_, when encoded
 };
 
 struct FuncOut {
@@ -354,8 +365,11 @@ class Builder : public SymVisitor {
     BuiltIndex out;
     // Reserve address space for the line table (pages are touched only as lines arrive): no
     // regrowth copies on big files.
-    lines_.reserve(std::min<size_t>(data.size() / 24, size_t{1} << 28));
-    AdviseHugePages(lines_.data(), lines_.capacity() * sizeof(LineRaw));
+    // Line entries are staged in lines_ one FUNC at a time (it stays small and in the cache) and
+    // coded into stream_ (about 1/12 of the text for typical files) when the FUNC ends.
+    stream_.Reset(data.size() / 10 + 64);
+    AdviseHugePages(stream_.data(), data.size() / 10 + 64);
+    skips_.reserve(data.size() / 120);
     strings_.Reserve(std::min<size_t>(data.size() / 4, size_t{1} << 32));
     nodes_.reserve(std::min<size_t>(data.size() / 48, size_t{1} << 27));
     AdviseHugePages(nodes_.data(), nodes_.capacity() * sizeof(NodeOut));
@@ -542,6 +556,28 @@ class Builder : public SymVisitor {
       if (se == fe) break;
     }
     out.seg_count = Count(segments_.size()) - out.seg_begin;
+    // Every FILE id resolved: code the lines now and drop them from lines_.
+    if (unresolved_lines_.size() == fast_unresolved_begin_) {
+      const uint32_t line_begin = segments_[out.seg_begin].line_begin;
+      const uint32_t lexc_begin = segments_[out.seg_begin].lexc_begin;
+      for (uint32_t k = out.seg_begin; k < segments_.size(); ++k) {
+        Segment& seg = segments_[k];
+        seg.encoded = true;
+        seg.stream_begin = stream_.size();
+        seg.skip_begin = Count(skips_.size());
+        size_t base_pos = seg.lexc_begin;
+        EncodeLines(seg.start, seg.line_begin, seg.line_end, &base_pos, &stream_, &skips_);
+        seg.stream_end = stream_.size();
+        seg.skip_end = Count(skips_.size());
+        line_count_ += seg.line_end - seg.line_begin;
+      }
+      lines_.resize(line_begin);
+      line_bases_.resize(lexc_begin);
+      for (uint32_t k = out.seg_begin; k < segments_.size(); ++k) {
+        segments_[k].line_begin = segments_[k].line_end = line_begin;
+        segments_[k].lexc_begin = segments_[k].lexc_end = lexc_begin;
+      }
+    }
     funcs_.push_back(out);
     cur_lines_.clear();
     cur_inlines_.clear();
@@ -849,8 +885,8 @@ class Builder : public SymVisitor {
   struct Range {
     uint64_t start;
     uint32_t symbol;
-    uint32_t line_begin;
     uint32_t inline_begin;
+    int64_t seg;  // the FUNC segment it is, or -1
   };
 
   // Breakpad's lookup as a piecewise-constant map: a FUNC covering the address wins, else the
@@ -865,7 +901,7 @@ class Builder : public SymVisitor {
     size_t fi = 0;  // next function whose start is > current point
     size_t pi = 0;  // next public whose address is > current point
     long cur_f = -1, cur_p = -1;
-    uint32_t line_pos = 0, inline_pos = 0;
+    uint32_t inline_pos = 0;
     // Candidate points from functions, generated lazily in ascending order.
     size_t gf = 0, gseg = 0;
     bool g_end = false;  // next candidate of function gf is its end + 1
@@ -923,12 +959,10 @@ class Builder : public SymVisitor {
       if (symbol == prev_symbol && seg == prev_seg) continue;
       prev_symbol = symbol;
       prev_seg = seg;
-      Range r{b, symbol, line_pos, inline_pos};
+      Range r{b, symbol, inline_pos, seg};
       if (seg >= 0) {
         const Segment& s = segments_[seg];
-        r.line_begin = s.line_begin;
         r.inline_begin = s.inline_begin;
-        line_pos = s.line_end;
         inline_pos = s.inline_end;
       }
       if (out.empty() && symbol == f::kNone) continue;  // nothing below the first symbol
@@ -1028,21 +1062,65 @@ class Builder : public SymVisitor {
     files.reserve(file_names_.size());
     for (uint32_t id : file_names_) files.push_back(strings_.Ref(id));
 
-    // Line entries: varint-coded per range (docs/symbol-index-format.md).
-    ByteSink stream(lines_.size() * 3 + 64);
-    std::vector<f::LineSkip> skips;
+    // Line entries, varint-coded per range (docs/symbol-index-format.md), in range order. When
+    // every FUNC's lines were coded as it ended and the FUNCs came in address order (what dump_syms
+    // writes), stream_ already is that order; else the stream is put together again here.
+    if (stream_.size() > f::kNone) return TooLarge("line table larger than 4 GiB");
+    bool in_place = true;
+    uint64_t pos = 0;
+    uint32_t skip_pos = 0;
+    for (const Range& r : ranges) {
+      if (r.seg < 0) continue;
+      const Segment& seg = segments_[r.seg];
+      if (!seg.encoded || seg.stream_begin != pos || seg.skip_begin != skip_pos) {
+        in_place = false;
+        break;
+      }
+      pos = seg.stream_end;
+      skip_pos = seg.skip_end;
+    }
+    in_place = in_place && pos == stream_.size() && skip_pos == skips_.size();
+    ByteSink rebuilt(in_place ? 0 : stream_.size() + lines_.size() * 4 + 64);
+    std::vector<f::LineSkip> rebuilt_skips;
+    ByteSink& stream = in_place ? stream_ : rebuilt;
+    std::vector<f::LineSkip>& skips = in_place ? skips_ : rebuilt_skips;
     std::vector<uint64_t> starts(ranges.size());
     std::vector<f::RangeEntry> entries(ranges.size() + 1);
     size_t base_pos = 0;
+    pos = 0;
+    skip_pos = 0;
     for (size_t i = 0; i < ranges.size(); ++i) {
-      starts[i] = ranges[i].start;
-      entries[i] = f::RangeEntry{ranges[i].symbol, static_cast<uint32_t>(stream.size()),
-                                 static_cast<uint32_t>(skips.size()), ranges[i].inline_begin};
-      uint32_t end =
-          i + 1 < ranges.size() ? ranges[i + 1].line_begin : static_cast<uint32_t>(lines_.size());
-      EncodeLines(ranges[i].start, ranges[i].line_begin, end, &base_pos, &stream, &skips);
+      const Range& r = ranges[i];
+      starts[i] = r.start;
+      if (in_place) {
+        entries[i] = f::RangeEntry{r.symbol, static_cast<uint32_t>(pos), skip_pos, r.inline_begin};
+        if (r.seg >= 0) {
+          pos = segments_[r.seg].stream_end;
+          skip_pos = segments_[r.seg].skip_end;
+        }
+        continue;
+      }
+      entries[i] = f::RangeEntry{r.symbol, static_cast<uint32_t>(stream.size()),
+                                 static_cast<uint32_t>(skips.size()), r.inline_begin};
+      if (r.seg < 0) continue;
+      const Segment& seg = segments_[r.seg];
+      if (seg.encoded) {
+        const uint64_t begin = stream.size(), bytes = seg.stream_end - seg.stream_begin;
+        char* p = stream.Room(bytes);
+        std::memcpy(p, stream_.data() + seg.stream_begin, bytes);
+        stream.Commit(p + bytes);
+        for (uint32_t k = seg.skip_begin; k < seg.skip_end; ++k) {
+          f::LineSkip skip = skips_[k];
+          skip.pos = static_cast<uint32_t>(skip.pos - seg.stream_begin + begin);
+          skips.push_back(skip);
+        }
+      } else {
+        EncodeLines(r.start, seg.line_begin, seg.line_end, &base_pos, &stream, &skips);
+        line_count_ += seg.line_end - seg.line_begin;
+      }
       if (stream.size() > f::kNone) return TooLarge("line table larger than 4 GiB");
     }
+    if (skips.size() >= f::kNone) return TooLarge("too many line restart points");
     entries.back() =
         f::RangeEntry{f::kNone, static_cast<uint32_t>(stream.size()),
                       static_cast<uint32_t>(skips.size()), static_cast<uint32_t>(nodes_.size())};
@@ -1109,7 +1187,7 @@ class Builder : public SymVisitor {
 
     out.stats.funcs = funcs_.size();
     out.stats.publics = publics_.size();
-    out.stats.lines = lines_.size();
+    out.stats.lines = line_count_;
     out.stats.inline_nodes = nodes_.size();
     out.stats.strings = strings_.count();
     out.stats.index_bytes = bytes.size();
@@ -1169,7 +1247,10 @@ class Builder : public SymVisitor {
   // Output.
   std::vector<FuncOut> funcs_;
   std::vector<Segment> segments_;
-  std::vector<LineRaw> lines_;
+  std::vector<LineRaw> lines_;  // of the FUNC being read, and of FUNCs not coded yet
+  ByteSink stream_{0};          // coded line entries of the FUNCs read so far
+  std::vector<f::LineSkip> skips_;
+  uint64_t line_count_ = 0;
   std::vector<std::pair<uint32_t, int32_t>>
       unresolved_lines_;  // line index, FILE id not yet defined
   std::vector<LineBaseRaw> line_bases_;

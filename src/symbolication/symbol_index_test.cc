@@ -91,5 +91,55 @@ TEST(SymbolIndexTest, LookupBatchMatchesLookup) {
   EXPECT_GT(with_inlines, 100u);
 }
 
+// The builder codes each FUNC's lines as the FUNC ends and reassembles the line stream when the
+// FUNCs come out of address order or a line names a FILE record that comes later: both give the
+// same answers as the input in order.
+TEST(SymbolIndexTest, OutOfOrderFuncsAndLateFileRecordsAnswerTheSame) {
+  std::ifstream in(kData /
+                       "symbols/microdump/breakpad_unittests/D6D1FEC9A15DE7F38A236898871A2E770/"
+                       "breakpad_unittests.sym",
+                   std::ios::binary);
+  std::string line, head, files;
+  std::vector<std::string> blocks;  // FUNC/PUBLIC/STACK record with the lines that follow it
+  while (std::getline(in, line)) {
+    if (line.rfind("MODULE", 0) == 0 || line.rfind("INFO", 0) == 0) {
+      head += line + "\n";
+    } else if (line.rfind("FILE", 0) == 0) {
+      files += line + "\n";
+    } else if (line.rfind("FUNC", 0) == 0 || line.rfind("PUBLIC", 0) == 0 ||
+               line.rfind("STACK", 0) == 0 || blocks.empty()) {
+      blocks.push_back(line + "\n");
+    } else {
+      blocks.back() += line + "\n";
+    }
+  }
+  ASSERT_GT(blocks.size(), 1000u);
+  std::string in_order = head + files, reversed = head + files, files_last = head;
+  for (const std::string& b : blocks) in_order += b;
+  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) reversed += *it;
+  for (size_t i = 0; i < blocks.size(); ++i) files_last += blocks[i];
+  files_last += files;
+  auto open = [](const std::string& sym) {
+    auto built = BuildIndex(sym);
+    EXPECT_TRUE(built.ok());
+    return std::move(SymbolIndex::FromBytes(std::move(built->bytes))).value();
+  };
+  std::unique_ptr<SymbolIndex> expected = open(in_order);
+  std::mt19937_64 rng(9);
+  size_t with_file = 0;
+  for (const std::string& variant : {reversed, files_last}) {
+    std::unique_ptr<SymbolIndex> index = open(variant);
+    LookupResult a, b;
+    for (int i = 0; i < 20000; ++i) {
+      const uint64_t address = rng() % 0x200000;
+      expected->Lookup(address, &a);
+      index->Lookup(address, &b);
+      ExpectSame(a, b, address);
+      with_file += !a.file.empty();
+    }
+  }
+  EXPECT_GT(with_file, 10000u);
+}
+
 }  // namespace
 }  // namespace sigil::symbolication
