@@ -1,6 +1,7 @@
 #include "storage/fs/fs_publish.h"
 
 #include <fcntl.h>
+#include <isa-l/crc.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/hashing.h"
 #include "storage/fs/fs_sidecar.h"
 
 namespace sigil::storage::fs {
@@ -44,6 +47,20 @@ Status RenameError(int err, std::string_view key) {
 Status Fsync(int fd, std::string_view what) {
   if (::fsync(fd) != 0) return ErrnoStatus(errno, "fsync " + std::string(what));
   return Status::Ok();
+}
+
+// Bytes read per pread when an etag needs the MD5 of a pending object's bytes.
+constexpr size_t kReadBackChunk = 256 * 1024;
+
+bool IsMd5Hex(std::string_view s) {
+  return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+         });
+}
+
+bool HasOriginalMd5(const PutOptions& options) {
+  auto md5 = options.metadata.find("original_md5_hash");
+  return md5 != options.metadata.end() && IsMd5Hex(md5->second);
 }
 
 // Most threads a batch runs its blocking steps on at once.
@@ -94,15 +111,15 @@ class TempCleanup {
 
 // The sidecar of `name` in `dir_fd` (locked) after `temp` replaces it: the new version's entry,
 // then the current version's (a reader may have that one open right now).
+// `etag` is quoted.
 Result<std::string> NextSidecarText(int dir_fd, const std::string& name, std::string_view key,
-                                    const TempFile& temp, const std::string& md5_hex,
+                                    const TempFile& temp, const std::string& etag,
                                     const PutOptions& options) {
   struct stat st;
   if (::fstat(temp.fd.get(), &st) != 0) return ErrnoStatus(errno, "stat temp file");
   Sidecar sidecar;
   sidecar.entries.push_back(SidecarEntry{FileIdentity::Of(st), options.content_type,
-                                         options.content_encoding, "\"" + md5_hex + "\"",
-                                         options.metadata});
+                                         options.content_encoding, etag, options.metadata});
   struct stat current;
   if (::fstatat(dir_fd, name.c_str(), &current, AT_SYMLINK_NOFOLLOW) == 0) {
     if (S_ISDIR(current.st_mode)) {
@@ -159,18 +176,39 @@ FsPendingObject::~FsPendingObject() {
 Status FsPendingObject::Append(std::string_view data) {
   if (finished_) return Internal("pending object appended to after Finish");
   SIGIL_RETURN_IF_ERROR(WriteAll(temp_.fd.get(), data.data(), data.size()));
-  md5_.Update(data);
+  crc32_ =
+      crc32_gzip_refl(crc32_, reinterpret_cast<const unsigned char*>(data.data()), data.size());
   size_ += data.size();
   return Status::Ok();
 }
 
 Status FsPendingObject::Finish() {
   if (finished_) return Status::Ok();
-  md5_hex_ = md5_.FinishHex();
   finished_ = true;
   // Start writing the data back now (asynchronously), so the commit's fsync finds it done.
   ::sync_file_range(temp_.fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
   return Status::Ok();
+}
+
+Result<std::string> PendingEtag(const FsPendingObject& object, const PutOptions& options) {
+  if (HasOriginalMd5(options)) {
+    char tail[32];
+    std::snprintf(tail, sizeof tail, "-%08x-", object.crc32());
+    return "\"" + options.metadata.at("original_md5_hash") + tail + std::to_string(object.size()) +
+           "\"";
+  }
+  Digest digest(Digest::Kind::kMd5);
+  auto buf = std::make_unique<char[]>(kReadBackChunk);
+  for (uint64_t offset = 0; offset < object.size();) {
+    ssize_t n =
+        ::pread(object.temp().fd.get(), buf.get(), kReadBackChunk, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, "reading back a pending object");
+    if (n == 0) return Internal("pending object shorter than written");
+    digest.Update(buf.get(), static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+  return "\"" + digest.FinishHex() + "\"";
 }
 
 Status PublishOne(int root_fd, int temp_dir_fd, std::string_view key, const TempFile& temp,
@@ -179,8 +217,8 @@ Status PublishOne(int root_fd, int temp_dir_fd, std::string_view key, const Temp
   auto [dirs, name] = DirAndName(key);
   SIGIL_ASSIGN_OR_RETURN(Fd dir, OpenDirBeneath(root_fd, dirs, /*create=*/true, key));
   SIGIL_RETURN_IF_ERROR(LockDir(dir.get()));
-  SIGIL_ASSIGN_OR_RETURN(std::string text,
-                         NextSidecarText(dir.get(), name, key, temp, md5_hex, options));
+  SIGIL_ASSIGN_OR_RETURN(std::string text, NextSidecarText(dir.get(), name, key, temp,
+                                                           "\"" + md5_hex + "\"", options));
   SIGIL_ASSIGN_OR_RETURN(SidecarTemp meta, WriteSidecarTemp(temp_dir_fd, text));
   SIGIL_RETURN_IF_ERROR(Fsync(meta.file.fd.get(), "sidecar"));
   std::string meta_name = std::string(kMetaPrefix) + name;
@@ -214,6 +252,22 @@ Status PublishBatch(const void* owner, int root_fd, int temp_dir_fd,
     }
     objects.push_back(object);
   }
+  // Etags before any lock is taken; those that read their bytes back (no original MD5 given) in
+  // parallel.
+  std::vector<std::string> etags(batch.size());
+  std::vector<size_t> read_back;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (HasOriginalMd5(batch[i].options)) {
+      SIGIL_ASSIGN_OR_RETURN(etags[i], PendingEtag(*objects[i], batch[i].options));
+    } else {
+      read_back.push_back(i);
+    }
+  }
+  SIGIL_RETURN_IF_ERROR(ForEachParallel(read_back.size(), [&](size_t r) -> Status {
+    const size_t i = read_back[r];
+    SIGIL_ASSIGN_OR_RETURN(etags[i], PendingEtag(*objects[i], batch[i].options));
+    return Status::Ok();
+  }));
 
   // Directories: opened (created) in parallel, locked one by one in path order.
   std::map<std::string, Fd> dirs;
@@ -240,7 +294,7 @@ Status PublishBatch(const void* owner, int root_fd, int temp_dir_fd,
     SIGIL_ASSIGN_OR_RETURN(
         std::string text,
         NextSidecarText(dirs.at(where[i].first).get(), where[i].second, batch[i].key,
-                        objects[i]->temp(), objects[i]->md5_hex(), batch[i].options));
+                        objects[i]->temp(), etags[i], batch[i].options));
     const int fd = objects[i]->sidecar().fd.get();
     SIGIL_RETURN_IF_ERROR(WriteAll(fd, text.data(), text.size()));
     SIGIL_RETURN_IF_ERROR(Fsync(fd, "sidecar"));

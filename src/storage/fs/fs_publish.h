@@ -18,7 +18,6 @@
 #include <string>
 #include <string_view>
 
-#include "common/hashing.h"
 #include "common/status.h"
 #include "storage/fs/fs_files.h"
 #include "storage/object_store.h"
@@ -26,7 +25,8 @@
 namespace sigil::storage::fs {
 
 // Bytes of a future object, written to a locked temp file in the store's temp directory as they
-// are appended (MD5 computed on the way, for the etag), plus an empty locked temp file for its
+// are appended (CRC-32 computed on the way, for the etag: PendingEtag), plus an empty locked temp
+// file for its
 // sidecar (created now, so that a commit only fills it in). Finish starts the kernel's writeback
 // so the data is mostly on disk by the time the batch is committed. Temp files are removed on
 // destruction unless a commit published them.
@@ -45,7 +45,8 @@ class FsPendingObject final : public PendingObject {
   bool finished() const { return finished_; }
   const TempFile& temp() const { return temp_; }
   const TempFile& sidecar() const { return sidecar_; }
-  const std::string& md5_hex() const { return md5_hex_; }
+  // CRC-32 (gzip's) of the appended bytes; final after Finish.
+  uint32_t crc32() const { return crc32_; }
   // The temp file was renamed into place: nothing to remove any more.
   void Published() { published_ = true; }
   void SidecarPublished() { sidecar_published_ = true; }
@@ -55,13 +56,21 @@ class FsPendingObject final : public PendingObject {
   int temp_dir_fd_;
   TempFile temp_;
   TempFile sidecar_;
-  Digest md5_{Digest::Kind::kMd5};
-  std::string md5_hex_;
+  uint32_t crc32_ = 0;
   uint64_t size_ = 0;
   bool finished_ = false;
   bool published_ = false;
   bool sidecar_published_ = false;
 };
+
+// The etag a finished pending object is committed with. When the caller supplies the MD5 of the
+// original bytes (metadata `original_md5_hash`, 32 hex digits; upload sets it on every object it
+// compresses): `"<original md5>-<CRC-32 of the stored bytes, 8 hex>-<stored size>"`, which costs no
+// second pass over the bytes; two versions with the same etag have the same original content (so
+// the same decoded body) and, but for a 2^-32 CRC collision, the same stored bytes. Otherwise the
+// quoted MD5 of the stored bytes, read back from the temp file (as Put's etag). Etags of objects
+// stored earlier stay as their sidecars recorded them.
+Result<std::string> PendingEtag(const FsPendingObject& object, const PutOptions& options);
 
 // Publishes one fully written temp file as `key` (validated by the caller), with etag `md5_hex`.
 Status PublishOne(int root_fd, int temp_dir_fd, std::string_view key, const TempFile& temp,

@@ -1,0 +1,381 @@
+#include "common/md5_mb.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+namespace sigil {
+namespace {
+
+constexpr size_t kLanes = 8;
+
+inline uint32_t Rotl(uint32_t x, int s) { return (x << s) | (x >> (32 - s)); }
+
+// One step of each round: a = b + rotl(a + f(b, c, d) + w + k, s).
+template <int S>
+inline void StepF(uint32_t& a, uint32_t b, uint32_t c, uint32_t d, uint32_t w, uint32_t k) {
+  a = b + Rotl(a + (d ^ (b & (c ^ d))) + w + k, S);
+}
+template <int S>
+inline void StepG(uint32_t& a, uint32_t b, uint32_t c, uint32_t d, uint32_t w, uint32_t k) {
+  a = b + Rotl(a + (c ^ (d & (b ^ c))) + w + k, S);
+}
+template <int S>
+inline void StepH(uint32_t& a, uint32_t b, uint32_t c, uint32_t d, uint32_t w, uint32_t k) {
+  a = b + Rotl(a + (b ^ c ^ d) + w + k, S);
+}
+template <int S>
+inline void StepI(uint32_t& a, uint32_t b, uint32_t c, uint32_t d, uint32_t w, uint32_t k) {
+  a = b + Rotl(a + (c ^ (b | ~d)) + w + k, S);
+}
+
+// The MD5 compression function over `blocks` consecutive 64-byte blocks of one stream.
+void CompressBlocks(uint32_t h[4], const unsigned char* p, size_t blocks) {
+  for (; blocks > 0; --blocks, p += 64) {
+    uint32_t w[16];
+    std::memcpy(w, p, 64);  // MD5 words are little-endian, as x86 (the only SIMD target here)
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (uint32_t& x : w) x = __builtin_bswap32(x);
+#endif
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
+    StepF<7>(a, b, c, d, w[0], 0xd76aa478u);
+    StepF<12>(d, a, b, c, w[1], 0xe8c7b756u);
+    StepF<17>(c, d, a, b, w[2], 0x242070dbu);
+    StepF<22>(b, c, d, a, w[3], 0xc1bdceeeu);
+    StepF<7>(a, b, c, d, w[4], 0xf57c0fafu);
+    StepF<12>(d, a, b, c, w[5], 0x4787c62au);
+    StepF<17>(c, d, a, b, w[6], 0xa8304613u);
+    StepF<22>(b, c, d, a, w[7], 0xfd469501u);
+    StepF<7>(a, b, c, d, w[8], 0x698098d8u);
+    StepF<12>(d, a, b, c, w[9], 0x8b44f7afu);
+    StepF<17>(c, d, a, b, w[10], 0xffff5bb1u);
+    StepF<22>(b, c, d, a, w[11], 0x895cd7beu);
+    StepF<7>(a, b, c, d, w[12], 0x6b901122u);
+    StepF<12>(d, a, b, c, w[13], 0xfd987193u);
+    StepF<17>(c, d, a, b, w[14], 0xa679438eu);
+    StepF<22>(b, c, d, a, w[15], 0x49b40821u);
+    StepG<5>(a, b, c, d, w[1], 0xf61e2562u);
+    StepG<9>(d, a, b, c, w[6], 0xc040b340u);
+    StepG<14>(c, d, a, b, w[11], 0x265e5a51u);
+    StepG<20>(b, c, d, a, w[0], 0xe9b6c7aau);
+    StepG<5>(a, b, c, d, w[5], 0xd62f105du);
+    StepG<9>(d, a, b, c, w[10], 0x02441453u);
+    StepG<14>(c, d, a, b, w[15], 0xd8a1e681u);
+    StepG<20>(b, c, d, a, w[4], 0xe7d3fbc8u);
+    StepG<5>(a, b, c, d, w[9], 0x21e1cde6u);
+    StepG<9>(d, a, b, c, w[14], 0xc33707d6u);
+    StepG<14>(c, d, a, b, w[3], 0xf4d50d87u);
+    StepG<20>(b, c, d, a, w[8], 0x455a14edu);
+    StepG<5>(a, b, c, d, w[13], 0xa9e3e905u);
+    StepG<9>(d, a, b, c, w[2], 0xfcefa3f8u);
+    StepG<14>(c, d, a, b, w[7], 0x676f02d9u);
+    StepG<20>(b, c, d, a, w[12], 0x8d2a4c8au);
+    StepH<4>(a, b, c, d, w[5], 0xfffa3942u);
+    StepH<11>(d, a, b, c, w[8], 0x8771f681u);
+    StepH<16>(c, d, a, b, w[11], 0x6d9d6122u);
+    StepH<23>(b, c, d, a, w[14], 0xfde5380cu);
+    StepH<4>(a, b, c, d, w[1], 0xa4beea44u);
+    StepH<11>(d, a, b, c, w[4], 0x4bdecfa9u);
+    StepH<16>(c, d, a, b, w[7], 0xf6bb4b60u);
+    StepH<23>(b, c, d, a, w[10], 0xbebfbc70u);
+    StepH<4>(a, b, c, d, w[13], 0x289b7ec6u);
+    StepH<11>(d, a, b, c, w[0], 0xeaa127fau);
+    StepH<16>(c, d, a, b, w[3], 0xd4ef3085u);
+    StepH<23>(b, c, d, a, w[6], 0x04881d05u);
+    StepH<4>(a, b, c, d, w[9], 0xd9d4d039u);
+    StepH<11>(d, a, b, c, w[12], 0xe6db99e5u);
+    StepH<16>(c, d, a, b, w[15], 0x1fa27cf8u);
+    StepH<23>(b, c, d, a, w[2], 0xc4ac5665u);
+    StepI<6>(a, b, c, d, w[0], 0xf4292244u);
+    StepI<10>(d, a, b, c, w[7], 0x432aff97u);
+    StepI<15>(c, d, a, b, w[14], 0xab9423a7u);
+    StepI<21>(b, c, d, a, w[5], 0xfc93a039u);
+    StepI<6>(a, b, c, d, w[12], 0x655b59c3u);
+    StepI<10>(d, a, b, c, w[3], 0x8f0ccc92u);
+    StepI<15>(c, d, a, b, w[10], 0xffeff47du);
+    StepI<21>(b, c, d, a, w[1], 0x85845dd1u);
+    StepI<6>(a, b, c, d, w[8], 0x6fa87e4fu);
+    StepI<10>(d, a, b, c, w[15], 0xfe2ce6e0u);
+    StepI<15>(c, d, a, b, w[6], 0xa3014314u);
+    StepI<21>(b, c, d, a, w[13], 0x4e0811a1u);
+    StepI<6>(a, b, c, d, w[4], 0xf7537e82u);
+    StepI<10>(d, a, b, c, w[11], 0xbd3af235u);
+    StepI<15>(c, d, a, b, w[2], 0x2ad7d2bbu);
+    StepI<21>(b, c, d, a, w[9], 0xeb86d391u);
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+  }
+}
+
+#if defined(__x86_64__)
+#define SIGIL_MD5_AVX2 __attribute__((target("avx2")))
+
+SIGIL_MD5_AVX2 inline __m256i VRotl(__m256i x, int s) {
+  return _mm256_or_si256(_mm256_slli_epi32(x, s), _mm256_srli_epi32(x, 32 - s));
+}
+SIGIL_MD5_AVX2 inline __m256i VAdd4(__m256i a, __m256i f, __m256i w, uint32_t k) {
+  return _mm256_add_epi32(_mm256_add_epi32(a, f),
+                          _mm256_add_epi32(w, _mm256_set1_epi32(static_cast<int>(k))));
+}
+template <int S>
+SIGIL_MD5_AVX2 inline void VF(__m256i& a, __m256i b, __m256i c, __m256i d, __m256i w, uint32_t k) {
+  __m256i f = _mm256_xor_si256(d, _mm256_and_si256(b, _mm256_xor_si256(c, d)));
+  a = _mm256_add_epi32(b, VRotl(VAdd4(a, f, w, k), S));
+}
+template <int S>
+SIGIL_MD5_AVX2 inline void VG(__m256i& a, __m256i b, __m256i c, __m256i d, __m256i w, uint32_t k) {
+  __m256i f = _mm256_xor_si256(c, _mm256_and_si256(d, _mm256_xor_si256(b, c)));
+  a = _mm256_add_epi32(b, VRotl(VAdd4(a, f, w, k), S));
+}
+template <int S>
+SIGIL_MD5_AVX2 inline void VH(__m256i& a, __m256i b, __m256i c, __m256i d, __m256i w, uint32_t k) {
+  __m256i f = _mm256_xor_si256(_mm256_xor_si256(b, c), d);
+  a = _mm256_add_epi32(b, VRotl(VAdd4(a, f, w, k), S));
+}
+template <int S>
+SIGIL_MD5_AVX2 inline void VI(__m256i& a, __m256i b, __m256i c, __m256i d, __m256i w, uint32_t k) {
+  __m256i not_d = _mm256_xor_si256(d, _mm256_set1_epi32(-1));
+  __m256i f = _mm256_xor_si256(c, _mm256_or_si256(b, not_d));
+  a = _mm256_add_epi32(b, VRotl(VAdd4(a, f, w, k), S));
+}
+
+// Transposes 8 rows of 8 words: out[i] holds word i of every row (row j in element j).
+SIGIL_MD5_AVX2 inline void Transpose8(const __m256i r[8], __m256i out[8]) {
+  __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+  __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+  __m256i t4 = _mm256_unpacklo_epi32(r[4], r[5]), t5 = _mm256_unpackhi_epi32(r[4], r[5]);
+  __m256i t6 = _mm256_unpacklo_epi32(r[6], r[7]), t7 = _mm256_unpackhi_epi32(r[6], r[7]);
+  __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+  __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+  __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+  __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+  out[0] = _mm256_permute2x128_si256(u0, u4, 0x20);
+  out[1] = _mm256_permute2x128_si256(u1, u5, 0x20);
+  out[2] = _mm256_permute2x128_si256(u2, u6, 0x20);
+  out[3] = _mm256_permute2x128_si256(u3, u7, 0x20);
+  out[4] = _mm256_permute2x128_si256(u0, u4, 0x31);
+  out[5] = _mm256_permute2x128_si256(u1, u5, 0x31);
+  out[6] = _mm256_permute2x128_si256(u2, u6, 0x31);
+  out[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
+}
+
+// Word `word` of the eight states.
+SIGIL_MD5_AVX2 inline __m256i Gather(uint32_t* const h[kLanes], int word) {
+  return _mm256_setr_epi32(static_cast<int>(h[0][word]), static_cast<int>(h[1][word]),
+                           static_cast<int>(h[2][word]), static_cast<int>(h[3][word]),
+                           static_cast<int>(h[4][word]), static_cast<int>(h[5][word]),
+                           static_cast<int>(h[6][word]), static_cast<int>(h[7][word]));
+}
+
+// `blocks` 64-byte blocks of eight streams at once: h[j] and p[j] are stream j's state and input;
+// lane j moves on by step[j] bytes per block (0 for an idle lane, which rereads one dummy block).
+SIGIL_MD5_AVX2 void CompressBlocks8(uint32_t* const h[kLanes], const unsigned char* const p[kLanes],
+                                    const size_t step[kLanes], size_t blocks) {
+  __m256i sa = Gather(h, 0), sb = Gather(h, 1), sc = Gather(h, 2), sd = Gather(h, 3);
+  const unsigned char* q[kLanes];
+  std::copy(p, p + kLanes, q);
+  for (; blocks > 0; --blocks) {
+    __m256i w[16], rows[8];
+    for (size_t half = 0; half < 2; ++half) {
+      for (size_t j = 0; j < kLanes; ++j) {
+        rows[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q[j] + half * 32));
+      }
+      Transpose8(rows, w + half * 8);
+    }
+    __m256i a = sa, b = sb, c = sc, d = sd;
+    VF<7>(a, b, c, d, w[0], 0xd76aa478u);
+    VF<12>(d, a, b, c, w[1], 0xe8c7b756u);
+    VF<17>(c, d, a, b, w[2], 0x242070dbu);
+    VF<22>(b, c, d, a, w[3], 0xc1bdceeeu);
+    VF<7>(a, b, c, d, w[4], 0xf57c0fafu);
+    VF<12>(d, a, b, c, w[5], 0x4787c62au);
+    VF<17>(c, d, a, b, w[6], 0xa8304613u);
+    VF<22>(b, c, d, a, w[7], 0xfd469501u);
+    VF<7>(a, b, c, d, w[8], 0x698098d8u);
+    VF<12>(d, a, b, c, w[9], 0x8b44f7afu);
+    VF<17>(c, d, a, b, w[10], 0xffff5bb1u);
+    VF<22>(b, c, d, a, w[11], 0x895cd7beu);
+    VF<7>(a, b, c, d, w[12], 0x6b901122u);
+    VF<12>(d, a, b, c, w[13], 0xfd987193u);
+    VF<17>(c, d, a, b, w[14], 0xa679438eu);
+    VF<22>(b, c, d, a, w[15], 0x49b40821u);
+    VG<5>(a, b, c, d, w[1], 0xf61e2562u);
+    VG<9>(d, a, b, c, w[6], 0xc040b340u);
+    VG<14>(c, d, a, b, w[11], 0x265e5a51u);
+    VG<20>(b, c, d, a, w[0], 0xe9b6c7aau);
+    VG<5>(a, b, c, d, w[5], 0xd62f105du);
+    VG<9>(d, a, b, c, w[10], 0x02441453u);
+    VG<14>(c, d, a, b, w[15], 0xd8a1e681u);
+    VG<20>(b, c, d, a, w[4], 0xe7d3fbc8u);
+    VG<5>(a, b, c, d, w[9], 0x21e1cde6u);
+    VG<9>(d, a, b, c, w[14], 0xc33707d6u);
+    VG<14>(c, d, a, b, w[3], 0xf4d50d87u);
+    VG<20>(b, c, d, a, w[8], 0x455a14edu);
+    VG<5>(a, b, c, d, w[13], 0xa9e3e905u);
+    VG<9>(d, a, b, c, w[2], 0xfcefa3f8u);
+    VG<14>(c, d, a, b, w[7], 0x676f02d9u);
+    VG<20>(b, c, d, a, w[12], 0x8d2a4c8au);
+    VH<4>(a, b, c, d, w[5], 0xfffa3942u);
+    VH<11>(d, a, b, c, w[8], 0x8771f681u);
+    VH<16>(c, d, a, b, w[11], 0x6d9d6122u);
+    VH<23>(b, c, d, a, w[14], 0xfde5380cu);
+    VH<4>(a, b, c, d, w[1], 0xa4beea44u);
+    VH<11>(d, a, b, c, w[4], 0x4bdecfa9u);
+    VH<16>(c, d, a, b, w[7], 0xf6bb4b60u);
+    VH<23>(b, c, d, a, w[10], 0xbebfbc70u);
+    VH<4>(a, b, c, d, w[13], 0x289b7ec6u);
+    VH<11>(d, a, b, c, w[0], 0xeaa127fau);
+    VH<16>(c, d, a, b, w[3], 0xd4ef3085u);
+    VH<23>(b, c, d, a, w[6], 0x04881d05u);
+    VH<4>(a, b, c, d, w[9], 0xd9d4d039u);
+    VH<11>(d, a, b, c, w[12], 0xe6db99e5u);
+    VH<16>(c, d, a, b, w[15], 0x1fa27cf8u);
+    VH<23>(b, c, d, a, w[2], 0xc4ac5665u);
+    VI<6>(a, b, c, d, w[0], 0xf4292244u);
+    VI<10>(d, a, b, c, w[7], 0x432aff97u);
+    VI<15>(c, d, a, b, w[14], 0xab9423a7u);
+    VI<21>(b, c, d, a, w[5], 0xfc93a039u);
+    VI<6>(a, b, c, d, w[12], 0x655b59c3u);
+    VI<10>(d, a, b, c, w[3], 0x8f0ccc92u);
+    VI<15>(c, d, a, b, w[10], 0xffeff47du);
+    VI<21>(b, c, d, a, w[1], 0x85845dd1u);
+    VI<6>(a, b, c, d, w[8], 0x6fa87e4fu);
+    VI<10>(d, a, b, c, w[15], 0xfe2ce6e0u);
+    VI<15>(c, d, a, b, w[6], 0xa3014314u);
+    VI<21>(b, c, d, a, w[13], 0x4e0811a1u);
+    VI<6>(a, b, c, d, w[4], 0xf7537e82u);
+    VI<10>(d, a, b, c, w[11], 0xbd3af235u);
+    VI<15>(c, d, a, b, w[2], 0x2ad7d2bbu);
+    VI<21>(b, c, d, a, w[9], 0xeb86d391u);
+    sa = _mm256_add_epi32(sa, a);
+    sb = _mm256_add_epi32(sb, b);
+    sc = _mm256_add_epi32(sc, c);
+    sd = _mm256_add_epi32(sd, d);
+    for (size_t j = 0; j < kLanes; ++j) q[j] += step[j];
+  }
+  alignas(32) uint32_t out[4][kLanes];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(out[0]), sa);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(out[1]), sb);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(out[2]), sc);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(out[3]), sd);
+  for (size_t j = 0; j < kLanes; ++j) {
+    for (int word = 0; word < 4; ++word) h[j][word] = out[word][j];
+  }
+}
+
+bool DetectAvx2() { return __builtin_cpu_supports("avx2"); }
+#else
+bool DetectAvx2() { return false; }
+#endif
+
+}  // namespace
+
+Md5Stream::Md5Stream() : h_{0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u} {}
+
+void Md5Stream::FillTail(std::string_view* data) {
+  size_t take = std::min(data->size(), sizeof tail_ - tail_size_);
+  std::memcpy(tail_ + tail_size_, data->data(), take);
+  tail_size_ += take;
+  data->remove_prefix(take);
+  if (tail_size_ == sizeof tail_) {
+    CompressBlocks(h_, tail_, 1);
+    tail_size_ = 0;
+  }
+}
+
+void Md5Stream::Update(std::string_view data) {
+  Md5Stream* self = this;
+  Md5UpdateMany(std::span<Md5Stream* const>(&self, 1), std::span<const std::string_view>(&data, 1),
+                /*allow_simd=*/false);
+}
+
+std::string Md5Stream::FinishHex() {
+  const uint64_t bits = length_ * 8;
+  static constexpr unsigned char kPad[64] = {0x80};
+  std::string_view pad(reinterpret_cast<const char*>(kPad),
+                       (tail_size_ < 56 ? 56 : 120) - tail_size_);
+  FillTail(&pad);
+  FillTail(&pad);
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(bits >> (8 * i));
+  std::string_view tail_len(reinterpret_cast<const char*>(len), 8);
+  FillTail(&tail_len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(32, '0');
+  for (int i = 0; i < 16; ++i) {
+    unsigned char byte = static_cast<unsigned char>(h_[i / 4] >> (8 * (i % 4)));
+    hex[2 * i] = kHex[byte >> 4];
+    hex[2 * i + 1] = kHex[byte & 15];
+  }
+  return hex;
+}
+
+bool Md5ManyHasSimd() {
+  static const bool has = DetectAvx2();
+  return has;
+}
+
+void Md5UpdateMany(std::span<Md5Stream* const> streams, std::span<const std::string_view> data,
+                   bool allow_simd) {
+  struct Job {
+    Md5Stream* stream;
+    const unsigned char* next;
+    size_t blocks;
+  };
+  Job jobs[kLanes];
+  // Up to kLanes streams at a time.
+  for (size_t first = 0; first < streams.size(); first += kLanes) {
+    const size_t n = std::min(kLanes, streams.size() - first);
+    for (size_t i = 0; i < n; ++i) {
+      Md5Stream& s = *streams[first + i];
+      std::string_view in = data[first + i];
+      s.length_ += in.size();
+      if (s.tail_size_ > 0) s.FillTail(&in);
+      jobs[i] = Job{&s, reinterpret_cast<const unsigned char*>(in.data()), in.size() / 64};
+      // The bytes after the whole blocks go to the partial block (hashed later).
+      std::string_view rest = in.substr(jobs[i].blocks * 64);
+      if (!rest.empty()) s.FillTail(&rest);
+    }
+#if defined(__x86_64__)
+    if (allow_simd && Md5ManyHasSimd()) {
+      // While two or more streams have blocks left: all of them, as many blocks as the shortest
+      // has (idle lanes hash a dummy block into a scratch state).
+      static constexpr unsigned char kDummy[64] = {};
+      for (;;) {
+        uint32_t* h[kLanes];
+        const unsigned char* p[kLanes];
+        size_t step[kLanes];
+        uint32_t scratch[kLanes][4] = {};
+        size_t active = 0, common = SIZE_MAX;
+        for (size_t i = 0; i < n; ++i) {
+          if (jobs[i].blocks == 0) continue;
+          h[active] = jobs[i].stream->h_;
+          p[active] = jobs[i].next;
+          step[active] = 64;
+          common = std::min(common, jobs[i].blocks);
+          ++active;
+        }
+        if (active < 2) break;
+        for (size_t j = active; j < kLanes; ++j) {
+          h[j] = scratch[j];
+          p[j] = kDummy;
+          step[j] = 0;
+        }
+        CompressBlocks8(h, p, step, common);
+        for (size_t i = 0; i < n; ++i) {
+          if (jobs[i].blocks == 0) continue;
+          jobs[i].next += 64 * common;
+          jobs[i].blocks -= common;
+        }
+      }
+    }
+#endif
+    for (size_t i = 0; i < n; ++i) CompressBlocks(jobs[i].stream->h_, jobs[i].next, jobs[i].blocks);
+  }
+}
+
+}  // namespace sigil

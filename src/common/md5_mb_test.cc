@@ -1,0 +1,101 @@
+// Md5Stream / Md5UpdateMany against OpenSSL's MD5 (Md5Hex), with and without AVX2.
+#include "common/md5_mb.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "common/hashing.h"
+
+namespace sigil {
+namespace {
+
+std::string RandomBytes(std::mt19937_64& rng, size_t n) {
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+TEST(Md5Mb, KnownVectors) {
+  for (const char* s : {"", "a", "abc", "message digest", "abcdefghijklmnopqrstuvwxyz"}) {
+    Md5Stream md5;
+    md5.Update(s);
+    EXPECT_EQ(md5.FinishHex(), Md5Hex(s)) << s;
+  }
+  Md5Stream md5;
+  md5.Update("12345678901234567890123456789012345678901234567890123456789012345678901234567890");
+  EXPECT_EQ(md5.FinishHex(), "57edf4a22be3c955ac49da2e2107b67a");
+}
+
+// Every length up to 4 KiB (every partial-block size many times over), eight streams of
+// neighbouring lengths hashed together, SIMD and portable.
+TEST(Md5Mb, EveryLengthUpTo4KiB) {
+  std::mt19937_64 rng(1);
+  const std::string data = RandomBytes(rng, 4096 + 8);
+  for (bool simd : {true, false}) {
+    for (size_t base = 0; base <= 4096; base += 8) {
+      Md5Stream streams[8];
+      Md5Stream* ptrs[8];
+      std::string_view inputs[8];
+      for (size_t j = 0; j < 8; ++j) {
+        ptrs[j] = &streams[j];
+        inputs[j] = std::string_view(data).substr(j, base + j);
+      }
+      Md5UpdateMany(ptrs, inputs, simd);
+      for (size_t j = 0; j < 8; ++j) {
+        ASSERT_EQ(streams[j].FinishHex(), Md5Hex(inputs[j]))
+            << "length " << inputs[j].size() << " simd " << simd;
+      }
+    }
+  }
+}
+
+// Inputs up to 1.2 MB in random chunks (odd sizes, empty chunks, streams finishing at different
+// times), eleven streams (more than one SIMD group), against hashing each input at once.
+TEST(Md5Mb, LargeInputsInOddChunks) {
+  std::mt19937_64 rng(7);
+  for (bool simd : {true, false}) {
+    constexpr size_t kStreams = 11;
+    std::vector<std::string> inputs;
+    for (size_t j = 0; j < kStreams; ++j) {
+      size_t len = j == 0 ? (1u << 20) + 1 : j == 1 ? 1200000 : rng() % 1200000;
+      inputs.push_back(RandomBytes(rng, len));
+    }
+    std::vector<Md5Stream> streams(kStreams);
+    std::vector<size_t> offset(kStreams, 0);
+    for (;;) {
+      std::vector<Md5Stream*> ptrs;
+      std::vector<std::string_view> chunks;
+      for (size_t j = 0; j < kStreams; ++j) {
+        if (offset[j] == inputs[j].size()) continue;
+        size_t want = rng() % 4 == 0 ? rng() % 200 : rng() % 150000;
+        size_t take = std::min(want, inputs[j].size() - offset[j]);
+        ptrs.push_back(&streams[j]);
+        chunks.push_back(std::string_view(inputs[j]).substr(offset[j], take));
+        offset[j] += take;
+      }
+      if (ptrs.empty()) break;
+      Md5UpdateMany(ptrs, chunks, simd);
+    }
+    for (size_t j = 0; j < kStreams; ++j) {
+      EXPECT_EQ(streams[j].FinishHex(), Md5Hex(inputs[j])) << "stream " << j << " simd " << simd;
+    }
+  }
+}
+
+TEST(Md5Mb, SingleStreamInPiecesOfEverySize) {
+  std::mt19937_64 rng(3);
+  const std::string data = RandomBytes(rng, 70000);
+  for (size_t piece = 1; piece <= 200; ++piece) {
+    Md5Stream md5;
+    for (size_t at = 0; at < data.size(); at += piece) {
+      md5.Update(std::string_view(data).substr(at, piece));
+    }
+    ASSERT_EQ(md5.FinishHex(), Md5Hex(data)) << "piece " << piece;
+  }
+}
+
+}  // namespace
+}  // namespace sigil
