@@ -10,8 +10,15 @@
 //       request to the 201.
 // Prints medians, MB/s, ratios and the child's peak RSS as a Markdown table.
 //
+// With --reference-binary, (b) is also run with that binary's child (e.g. an upload_bench built
+// from an older tree) right after this one's in every repetition, for a before/after comparison
+// under the same machine load; a second table gives both medians and the median of the
+// per-repetition ratios.
+//
 //   upload_bench [--reps N] [--bundles bundle66,bundle103,bundle26,stored66]
+//                [--reference-binary PATH]
 #include <curl/curl.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +26,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -82,6 +90,8 @@ CompressResult CompressAll(const std::string& zip, GzipCompressor::Backend backe
 
 // Child: serve, POST the zip, print "<seconds> <maxrss_kb> <status>".
 int Child(const std::string& zip, const std::string& work) {
+  // UPLOAD_BENCH_DEBUG=1: the service's debug log (phase timings of the upload) on stderr.
+  if (std::getenv("UPLOAD_BENCH_DEBUG") != nullptr) spdlog::set_level(spdlog::level::debug);
   fs::create_directories(work + "/tmp");
   sigil::UploadConfig config;
   auto store = sigil::storage::fs::MakeFsObjectStore(work + "/symbols");
@@ -178,9 +188,11 @@ int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "--child") return Child(argv[2], argv[3]);
   int reps = 3;
   std::string only;
+  std::string reference;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--reps") reps = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--bundles") only = argv[i + 1];
+    if (std::string(argv[i]) == "--reference-binary") reference = fs::canonical(argv[i + 1]);
   }
   std::string dir = std::string(SIGIL_BINARY_DIR) + "/bench-data/upload";
   fs::create_directories(dir);
@@ -190,14 +202,14 @@ int main(int argc, char** argv) {
   struct Row {
     sigil::bench::BundleShape shape;
     std::string zip;
-    std::vector<double> a, c, b;
-    std::vector<long> rss;
+    std::vector<double> a, c, b, ref;
+    std::vector<long> rss, ref_rss;
     uint64_t in = 0, zlib_out = 0, isal_out = 0;
   };
   std::vector<Row> rows;
   for (const auto& shape : sigil::bench::SeedShapes()) {
     if (!only.empty() && only.find(shape.name) == std::string::npos) continue;
-    Row row{shape, dir + "/" + shape.name + ".zip", {}, {}, {}, {}, 0, 0, 0};
+    Row row{shape, dir + "/" + shape.name + ".zip", {}, {}, {}, {}, {}, {}, 0, 0, 0};
     std::string error;
     std::cerr << "generating " << row.zip << "\n";
     if (!sigil::bench::WriteBundle(shape, row.zip, &error)) {
@@ -211,6 +223,12 @@ int main(int argc, char** argv) {
       auto a = CompressAll(row.zip, GzipCompressor::Backend::kZlib, 6);
       auto c = CompressAll(row.zip, GzipCompressor::Backend::kIsal, defaults.compression_level);
       auto b = RunChild(self, row.zip, dir + "/work");
+      if (!reference.empty()) {
+        auto r = RunChild(reference, row.zip, dir + "/work");
+        row.ref.push_back(r.seconds);
+        row.ref_rss.push_back(r.rss_kb);
+        std::cerr << row.shape.name << " rep " << rep << ": reference e2e " << r.seconds << " s\n";
+      }
       row.a.push_back(a.seconds);
       row.c.push_back(c.seconds);
       row.b.push_back(b.seconds);
@@ -235,6 +253,22 @@ int main(int argc, char** argv) {
         row.shape.name.c_str(), row.shape.files, mb, a, b, mb / b, a / b, c, 100.0 * (c / 2) / b,
         static_cast<double>(row.in) / static_cast<double>(row.zlib_out),
         static_cast<double>(row.in) / static_cast<double>(row.isal_out), rss / 1024);
+  }
+  if (!reference.empty()) {
+    std::printf("\nreference: %s\n\n", reference.c_str());
+    std::printf(
+        "| bundle | (b) e2e s | reference e2e s | median per-rep e2e ratio ref/b | 2-core ISA-L / "
+        "e2e | 2-core ISA-L / reference e2e | peak RSS MB | reference peak RSS MB |\n");
+    std::printf("|---|---|---|---|---|---|---|---|\n");
+    for (const Row& row : rows) {
+      std::vector<double> ratios;
+      for (size_t i = 0; i < row.b.size(); ++i) ratios.push_back(row.ref[i] / row.b[i]);
+      double b = Median(row.b), r = Median(row.ref), c = Median(row.c);
+      std::printf("| %s | %.3f | %.3f | %.2fx | %.0f%% | %.0f%% | %ld | %ld |\n",
+                  row.shape.name.c_str(), b, r, Median(ratios), 100.0 * (c / 2) / b,
+                  100.0 * (c / 2) / r, *std::max_element(row.rss.begin(), row.rss.end()) / 1024,
+                  *std::max_element(row.ref_rss.begin(), row.ref_rss.end()) / 1024);
+    }
   }
   return 0;
 }

@@ -17,18 +17,9 @@ Status TooBig(const ArchiveMember& m) {
                          std::to_string(m.size) + " bytes; refusing a possible zip bomb");
 }
 
-// Closes a zip_file_t on scope exit.
-struct ZipFileCloser {
-  zip_file_t* file;
-  ~ZipFileCloser() {
-    if (file != nullptr) zip_fclose(file);
-  }
-};
-
 }  // namespace
 
-MemberReader::MemberReader(ZipHandle zip)
-    : zip_(std::move(zip)), in_(new char[kChunk]), out_(new char[kChunk]) {}
+MemberReader::MemberReader(ZipHandle zip) : zip_(std::move(zip)) {}
 MemberReader::~MemberReader() = default;
 
 Result<std::unique_ptr<MemberReader>> MemberReader::Open(const ArchiveFile& archive) {
@@ -37,103 +28,127 @@ Result<std::unique_ptr<MemberReader>> MemberReader::Open(const ArchiveFile& arch
 }
 
 Status MemberReader::Read(const ArchiveMember& member, const Consumer& consume) {
-  switch (member.method) {
-    case ZIP_CM_DEFLATE:
-      return ReadDeflated(member, consume, nullptr).status();
-    case ZIP_CM_STORE:
-      return ReadThroughLibzip(member, /*raw=*/true, consume);
-    default:
-      return ReadThroughLibzip(member, /*raw=*/false, consume);
+  SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<MemberStream> stream,
+                         MemberStream::Open(*this, member, nullptr));
+  for (;;) {
+    SIGIL_ASSIGN_OR_RETURN(std::string_view chunk, stream->Next());
+    if (chunk.empty()) return Status::Ok();
+    SIGIL_RETURN_IF_ERROR(consume(chunk));
   }
 }
 
 Result<bool> MemberReader::ReadKeepingDeflate(const ArchiveMember& member, const Consumer& consume,
                                               const Consumer& raw) {
-  if (member.method != ZIP_CM_DEFLATE) {
-    return InvalidArgument("Archive member '" + member.name + "' is not deflated");
+  SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<MemberStream> stream,
+                         MemberStream::Open(*this, member, &raw));
+  for (;;) {
+    SIGIL_ASSIGN_OR_RETURN(std::string_view chunk, stream->Next());
+    if (chunk.empty()) return stream->exact();
+    SIGIL_RETURN_IF_ERROR(consume(chunk));
   }
-  return ReadDeflated(member, consume, &raw);
 }
 
-Result<bool> MemberReader::ReadDeflated(const ArchiveMember& member, const Consumer& consume,
-                                        const Consumer* raw) {
-  zip_file_t* file = zip_fopen_index(zip_.get(), member.index, ZIP_FL_COMPRESSED);
-  if (file == nullptr) return Corrupt(member, zip_strerror(zip_.get()));
-  ZipFileCloser closer{file};
+Result<std::unique_ptr<MemberStream>> MemberStream::Open(MemberReader& reader,
+                                                         const ArchiveMember& member,
+                                                         const MemberReader::Consumer* raw) {
+  const bool deflated = member.method == ZIP_CM_DEFLATE;
+  if (raw != nullptr && !deflated) {
+    return InvalidArgument("Archive member '" + member.name + "' is not deflated");
+  }
+  // Deflated and stored members are read raw (libzip then checks nothing) and verified here; for
+  // other methods libzip decompresses and checks the CRC itself at the end.
+  const bool raw_read = deflated || member.method == ZIP_CM_STORE;
+  zip_file_t* file = zip_fopen_index(reader.zip(), member.index, raw_read ? ZIP_FL_COMPRESSED : 0);
+  if (file == nullptr) return Corrupt(member, zip_strerror(reader.zip()));
+  return std::unique_ptr<MemberStream>(new MemberStream(member, file, deflated, raw));
+}
 
-  inflate_state state;
-  isal_inflate_init(&state);
-  state.crc_flag = ISAL_DEFLATE;
-  uint64_t produced = 0;
-  uint32_t crc = 0;
-  bool input_done = false;
-  for (;;) {
-    if (state.avail_in == 0 && !input_done) {
-      zip_int64_t n = zip_fread(file, in_.get(), kChunk);
-      if (n < 0) return Corrupt(member, zip_file_strerror(file));
-      if (n == 0) input_done = true;
-      if (n > 0 && raw != nullptr) {
-        SIGIL_RETURN_IF_ERROR((*raw)(std::string_view(in_.get(), static_cast<size_t>(n))));
+MemberStream::MemberStream(const ArchiveMember& member, zip_file_t* file, bool deflated,
+                           const MemberReader::Consumer* raw)
+    : member_(member),
+      file_(file),
+      deflated_(deflated),
+      raw_(raw),
+      in_(deflated ? new char[kChunk] : nullptr),
+      out_(new char[kChunk]) {
+  if (deflated_) {
+    state_ = std::make_unique<inflate_state>();
+    isal_inflate_init(state_.get());
+    state_->crc_flag = ISAL_DEFLATE;
+  }
+}
+
+MemberStream::~MemberStream() { zip_fclose(file_); }
+
+Result<std::string_view> MemberStream::Next() {
+  if (ended_) return std::string_view();
+  SIGIL_ASSIGN_OR_RETURN(size_t n, deflated_ ? NextDeflated() : NextThroughLibzip());
+  if (n == 0) {
+    SIGIL_RETURN_IF_ERROR(Finish());
+    ended_ = true;
+    return std::string_view();
+  }
+  produced_ += n;
+  if (produced_ > member_.size) return TooBig(member_);
+  crc_ = crc32_gzip_refl(crc_, reinterpret_cast<const unsigned char*>(out_.get()), n);
+  return std::string_view(out_.get(), n);
+}
+
+// Inflates until the output chunk is full or the stream ended; 0 at the end.
+Result<size_t> MemberStream::NextDeflated() {
+  inflate_state& state = *state_;
+  state.next_out = reinterpret_cast<uint8_t*>(out_.get());
+  state.avail_out = kChunk;
+  while (state.avail_out > 0 && state.block_state != ISAL_BLOCK_FINISH) {
+    if (state.avail_in == 0 && !input_done_) {
+      zip_int64_t n = zip_fread(file_, in_.get(), kChunk);
+      if (n < 0) return Corrupt(member_, zip_file_strerror(file_));
+      if (n == 0) input_done_ = true;
+      if (n > 0 && raw_ != nullptr) {
+        SIGIL_RETURN_IF_ERROR((*raw_)(std::string_view(in_.get(), static_cast<size_t>(n))));
       }
       state.next_in = reinterpret_cast<uint8_t*>(in_.get());
       state.avail_in = static_cast<uint32_t>(n);
     }
-    state.next_out = reinterpret_cast<uint8_t*>(out_.get());
-    state.avail_out = kChunk;
-    int rc = isal_inflate(&state);
-    if (rc < 0) return Corrupt(member, "invalid deflate data");
-    size_t n = kChunk - state.avail_out;
-    if (n > 0) {
-      produced += n;
-      if (produced > member.size) return TooBig(member);
-      crc = crc32_gzip_refl(crc, reinterpret_cast<const unsigned char*>(out_.get()), n);
-      SIGIL_RETURN_IF_ERROR(consume(std::string_view(out_.get(), n)));
+    const uint32_t before = state.avail_out;
+    if (isal_inflate(&state) < 0) return Corrupt(member_, "invalid deflate data");
+    if (input_done_ && state.avail_in == 0 && state.avail_out == before &&
+        state.block_state != ISAL_BLOCK_FINISH) {
+      return Corrupt(member_, "truncated deflate data");
     }
-    if (state.block_state == ISAL_BLOCK_FINISH) break;
-    if (input_done && state.avail_in == 0 && n == 0)
-      return Corrupt(member, "truncated deflate data");
+    // Stop at a bomb early: never inflate far past the declared size.
+    if (produced_ + (kChunk - state.avail_out) > member_.size) break;
   }
-  if (produced != member.size) return Corrupt(member, "shorter than its declared size");
-  if (crc != member.crc) return Corrupt(member, "CRC mismatch");
-  // Bytes after the final block: what the inflater has not taken, whole bytes still in its bit
-  // buffer (streaming isal_inflate does not give them back), and anything not read yet.
-  bool exact = state.avail_in == 0 && state.read_in_length < 8;
-  if (exact && !input_done) {
-    zip_int64_t n = zip_fread(file, in_.get(), kChunk);
-    if (n < 0) return Corrupt(member, zip_file_strerror(file));
-    if (n > 0 && raw != nullptr) {
-      SIGIL_RETURN_IF_ERROR((*raw)(std::string_view(in_.get(), static_cast<size_t>(n))));
-    }
-    exact = n == 0;
-  }
-  return exact;
+  return kChunk - state.avail_out;
 }
 
-Status MemberReader::ReadThroughLibzip(const ArchiveMember& member, bool raw,
-                                       const Consumer& consume) {
-  // Stored members are read raw (libzip then checks nothing) and verified here; for other methods
-  // libzip decompresses and checks the CRC itself at the end.
-  zip_file_t* file = zip_fopen_index(zip_.get(), member.index, raw ? ZIP_FL_COMPRESSED : 0);
-  if (file == nullptr) return Corrupt(member, zip_strerror(zip_.get()));
-  ZipFileCloser closer{file};
-  uint64_t produced = 0;
-  uint32_t crc = 0;
-  for (;;) {
-    zip_int64_t n = zip_fread(file, out_.get(), kChunk);
-    if (n < 0) {
-      zip_error_t* error = zip_file_get_error(file);
-      if (zip_error_code_zip(error) == ZIP_ER_CRC) return Corrupt(member, "CRC mismatch");
-      return Corrupt(member, zip_error_strerror(error));
-    }
-    if (n == 0) break;
-    produced += static_cast<uint64_t>(n);
-    if (produced > member.size) return TooBig(member);
-    crc = crc32_gzip_refl(crc, reinterpret_cast<const unsigned char*>(out_.get()),
-                          static_cast<uint64_t>(n));
-    SIGIL_RETURN_IF_ERROR(consume(std::string_view(out_.get(), static_cast<size_t>(n))));
+Result<size_t> MemberStream::NextThroughLibzip() {
+  zip_int64_t n = zip_fread(file_, out_.get(), kChunk);
+  if (n < 0) {
+    zip_error_t* error = zip_file_get_error(file_);
+    if (zip_error_code_zip(error) == ZIP_ER_CRC) return Corrupt(member_, "CRC mismatch");
+    return Corrupt(member_, zip_error_strerror(error));
   }
-  if (produced != member.size) return Corrupt(member, "shorter than its declared size");
-  if (crc != member.crc) return Corrupt(member, "CRC mismatch");
+  return static_cast<size_t>(n);
+}
+
+// At the end of the data: size and CRC, and for a deflated member whether anything follows its
+// final block.
+Status MemberStream::Finish() {
+  if (produced_ != member_.size) return Corrupt(member_, "shorter than its declared size");
+  if (crc_ != member_.crc) return Corrupt(member_, "CRC mismatch");
+  if (!deflated_) return Status::Ok();
+  // Bytes after the final block: what the inflater has not taken, whole bytes still in its bit
+  // buffer (streaming isal_inflate does not give them back), and anything not read yet.
+  exact_ = state_->avail_in == 0 && state_->read_in_length < 8;
+  if (exact_ && !input_done_) {
+    zip_int64_t n = zip_fread(file_, in_.get(), kChunk);
+    if (n < 0) return Corrupt(member_, zip_file_strerror(file_));
+    if (n > 0 && raw_ != nullptr) {
+      SIGIL_RETURN_IF_ERROR((*raw_)(std::string_view(in_.get(), static_cast<size_t>(n))));
+    }
+    exact_ = n == 0;
+  }
   return Status::Ok();
 }
 

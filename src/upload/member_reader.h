@@ -2,11 +2,14 @@
 // declares. Deflated members are inflated with ISA-L (raw deflate) from the member's compressed
 // bytes; stored members are copied; other methods go through libzip. While reading it enforces:
 // never more bytes than the central directory declared (so a lying zip bomb stops within one chunk
-// of its declared size), exactly the declared size at the end, and the declared CRC-32. Memory use
-// is two fixed chunks.
+// of its declared size), exactly the declared size at the end, and the declared CRC-32.
+//
+// Two ways to read: Read (push: calls a consumer per chunk, memory two fixed chunks) and
+// MemberStream (pull: one chunk per Next, so a thread can read several members side by side, e.g.
+// to hash them together; memory two chunks per open stream).
 //
 // Not thread-safe: one reader (it owns a libzip handle) per thread; it may read many members in
-// turn.
+// turn, and have several MemberStreams open at once.
 #pragma once
 
 #include <functional>
@@ -16,6 +19,8 @@
 #include "common/status.h"
 #include "upload/zip_handle.h"
 #include "upload/zip_inspector.h"
+
+struct inflate_state;
 
 namespace sigil::upload {
 
@@ -39,16 +44,52 @@ class MemberReader {
   Result<bool> ReadKeepingDeflate(const ArchiveMember& member, const Consumer& consume,
                                   const Consumer& raw);
 
+  zip_t* zip() const { return zip_.get(); }
+
  private:
   explicit MemberReader(ZipHandle zip);
-  // `raw` may be null; returns ReadKeepingDeflate's answer.
-  Result<bool> ReadDeflated(const ArchiveMember& member, const Consumer& consume,
-                            const Consumer* raw);
-  Status ReadThroughLibzip(const ArchiveMember& member, bool raw, const Consumer& consume);
 
   ZipHandle zip_;
+};
+
+// One member of a MemberReader's archive, read a chunk at a time, with Read's checks. Borrows the
+// reader (which must outlive it) and the member.
+class MemberStream {
+ public:
+  // `raw` (may be null; only for deflated members, else kInvalidArgument): as ReadKeepingDeflate,
+  // called with the compressed bytes as they are read; it must outlive the stream.
+  static Result<std::unique_ptr<MemberStream>> Open(MemberReader& reader,
+                                                    const ArchiveMember& member,
+                                                    const MemberReader::Consumer* raw);
+  ~MemberStream();
+
+  // The next chunk of the member's data (valid until the next call; up to 256 KiB, full-size but
+  // for the last). Empty once the member ended and its size and CRC checked out. Errors as Read's.
+  Result<std::string_view> Next();
+  // After Next returned empty, for a deflated member: ReadKeepingDeflate's answer.
+  bool exact() const { return exact_; }
+  // Bytes of data returned so far.
+  uint64_t produced() const { return produced_; }
+
+ private:
+  MemberStream(const ArchiveMember& member, zip_file_t* file, bool deflated,
+               const MemberReader::Consumer* raw);
+  Result<size_t> NextDeflated();
+  Result<size_t> NextThroughLibzip();
+  Status Finish();
+
+  const ArchiveMember& member_;
+  zip_file_t* file_;
+  const bool deflated_;
+  const MemberReader::Consumer* raw_;
+  std::unique_ptr<inflate_state> state_;
   std::unique_ptr<char[]> in_;
   std::unique_ptr<char[]> out_;
+  uint64_t produced_ = 0;
+  uint32_t crc_ = 0;
+  bool input_done_ = false;
+  bool ended_ = false;
+  bool exact_ = false;
 };
 
 }  // namespace sigil::upload

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "upload/gzip_compressor.h"
 #include "upload/testing/zip_builder.h"
@@ -62,6 +63,42 @@ TEST(MemberReaderTest, ReadsDeflatedAndStoredMembers) {
   EXPECT_EQ(*ReadAll(*o.reader, o.plan.members[1]), b);
   // The same reader reads members again, in any order.
   EXPECT_EQ(*ReadAll(*o.reader, o.plan.members[0]), a);
+}
+
+// Several MemberStreams of one reader open at once, read a chunk each in turn.
+TEST(MemberReaderTest, StreamsReadMembersSideBySide) {
+  std::vector<ZipEntry> entries;
+  for (int i = 0; i < 5; ++i) {
+    entries.push_back({"m.pdb/A" + std::to_string(i) + "/m.sym", Text((i + 1) * 300000 + i),
+                       ZipEntry::Kind::kFile, i != 2});
+  }
+  auto zip = testing::MakeZip(entries);
+  ASSERT_TRUE(zip.ok());
+  Opened o = Open(*zip);
+  ASSERT_EQ(o.plan.members.size(), 5u);
+  std::vector<std::unique_ptr<MemberStream>> streams;
+  for (const ArchiveMember& m : o.plan.members) {
+    auto s = MemberStream::Open(*o.reader, m, nullptr);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    streams.push_back(std::move(s).value());
+  }
+  std::vector<std::string> out(5);
+  for (size_t open = 5; open > 0;) {
+    open = 0;
+    for (size_t i = 0; i < 5; ++i) {
+      if (streams[i] == nullptr) continue;
+      auto chunk = streams[i]->Next();
+      ASSERT_TRUE(chunk.ok()) << chunk.status().ToString();
+      if (chunk->empty()) {
+        streams[i].reset();
+        continue;
+      }
+      EXPECT_LE(chunk->size(), 256u * 1024);
+      out[i].append(*chunk);
+      ++open;
+    }
+  }
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(out[i], entries[i].data) << i;
 }
 
 TEST(MemberReaderTest, WrongCrcIsCorrupt) {

@@ -9,9 +9,11 @@
 #include <mutex>
 #include <numeric>
 #include <set>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/hashing.h"
+#include "common/md5_mb.h"
 #include "common/sym_header.h"
 #include "upload/gzip_compressor.h"
 #include "upload/helper_fanout.h"
@@ -29,6 +31,8 @@ constexpr uint64_t kStagingBudget = 64ull << 20;
 // (each holds two open temp files until the commit); the rest are staged as above and Put one by
 // one.
 constexpr size_t kMaxPendingPerUpload = 128;
+// Members one phase-1 thread reads side by side (their MD5s share SIMD rounds: Md5UpdateMany).
+constexpr size_t kLanes = 8;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -55,8 +59,10 @@ bool KeepsClientDeflate(const ArchiveMember& m) {
   return m.method == ZIP_CM_DEFLATE && m.size > 0 && m.compressed_size <= m.size / kMinKeptRatio;
 }
 
+}  // namespace
+
 // Collects the first error of a parallel phase and tells the other workers to stop.
-class FirstError {
+class UploadService::FirstError {
  public:
   void Set(Status s) {
     std::lock_guard lock(mu_);
@@ -74,6 +80,15 @@ class FirstError {
   Status status_;
   std::atomic<bool> failed_{false};
 };
+
+// What the threads of phase 1 share to even out their work: their number and the bytes their
+// members have still to read.
+struct UploadService::PhaseBalance {
+  std::atomic<uint64_t> threads{0};
+  std::atomic<uint64_t> in_flight{0};
+};
+
+namespace {
 
 Status StorageError(const Status& s, std::string_view what, std::string_view key) {
   return Internal(std::string(what) + " " + std::string(key) + ": " + s.ToString());
@@ -97,6 +112,15 @@ struct UploadService::MemberWork {
   std::optional<SymHeader> header;
   TimestampMicros store_started = 0;
 
+  // Phase 1: what the member's pass is for, and its state while it is being read.
+  enum class Pass { kCheckExisting, kKeepDeflate, kOwnOutput };
+  Pass pass = Pass::kOwnOutput;
+  bool keep_failed = false;  // bytes after the deflate stream: the member is recompressed
+  std::unique_ptr<MemberStream> stream;
+  std::unique_ptr<MemberScan> scan;
+  std::unique_ptr<GzipCompressor> gzip;
+  MemberReader::Consumer raw_sink;  // the kept deflate stream's bytes, to the stage
+
   // True if `info` already holds exactly this member's content.
   bool SameAs(const storage::ObjectInfo& info) const {
     auto meta = [&info](const char* k) -> std::string {
@@ -110,8 +134,9 @@ struct UploadService::MemberWork {
   }
 };
 
-// What one pass learns from a member's uncompressed bytes: their MD5 (for compressed members) and
-// the .sym header from the first kSymHeaderMaxBytes.
+// What one pass learns from a member's uncompressed bytes: their MD5 (for compressed members and
+// skip checks) and the .sym header from the first kSymHeaderMaxBytes. The MD5 is updated by the
+// caller (md5()), several members' at once.
 class UploadService::MemberScan {
  public:
   MemberScan(bool is_sym, bool hash) : is_sym_(is_sym), hash_(hash) {}
@@ -120,8 +145,9 @@ class UploadService::MemberScan {
     if (is_sym_ && prefix_.size() < kSymHeaderMaxBytes) {
       prefix_.append(chunk.substr(0, kSymHeaderMaxBytes - prefix_.size()));
     }
-    if (hash_) md5_.Update(chunk);
   }
+  // The MD5 to update with every chunk, or null when this pass does not hash.
+  Md5Stream* md5() { return hash_ ? &md5_ : nullptr; }
 
   // Call after the whole member passed every check.
   void Finish(MemberWork& work) {
@@ -135,7 +161,7 @@ class UploadService::MemberScan {
  private:
   bool is_sym_;
   bool hash_;
-  Digest md5_{Digest::Kind::kMd5};
+  Md5Stream md5_;
   std::string prefix_;
 };
 
@@ -161,7 +187,9 @@ Status UploadService::CheckArchiveName(std::string_view name) {
   return InvalidArgument("Unrecognized archive file extension \"" + ext + "\"");
 }
 
-Status UploadService::Prepare(MemberWork& work, MemberReader& reader) {
+// Starts a member's phase 1: pins its key and looks for a stored object; then opens the member
+// for one pass: a check whether that object already holds it, or its staging pass.
+Status UploadService::StartMember(MemberWork& work, MemberReader& reader) {
   const ArchiveMember& m = *work.member;
   work.pin = keys_.Acquire(work.storage_key);
   auto head = store_.Head(work.storage_key);
@@ -170,7 +198,6 @@ Status UploadService::Prepare(MemberWork& work, MemberReader& reader) {
   } else if (head.status().code() != StatusCode::kNotFound) {
     return StorageError(head.status(), "stat", work.storage_key);
   }
-
   if (work.existing) {
     // Likely already stored: a cheap pass (no compression) decides.
     auto it = work.existing->metadata.find("original_size");
@@ -178,77 +205,170 @@ Status UploadService::Prepare(MemberWork& work, MemberReader& reader) {
         work.compress ? it != work.existing->metadata.end() && it->second == std::to_string(m.size)
                       : work.SameAs(*work.existing);
     if (size_matches) {
-      Digest md5(Digest::Kind::kMd5);
-      SIGIL_RETURN_IF_ERROR(reader.Read(m, [&](std::string_view chunk) {
-        if (work.compress) md5.Update(chunk);
-        return Status::Ok();
-      }));
-      if (work.compress) work.md5 = md5.FinishHex();
-      if (work.SameAs(*work.existing)) {
-        work.outcome = MemberWork::Outcome::kSkipped;
-        return Status::Ok();
-      }
+      work.pass = MemberWork::Pass::kCheckExisting;
+      work.scan = std::make_unique<MemberScan>(/*is_sym=*/false, /*hash=*/work.compress);
+      SIGIL_ASSIGN_OR_RETURN(work.stream, MemberStream::Open(reader, m, nullptr));
+      return Status::Ok();
     }
   }
-
-  if (work.compress && KeepsClientDeflate(m)) {
-    SIGIL_ASSIGN_OR_RETURN(bool kept, StageKeptDeflate(work, reader));
-    if (kept) return Status::Ok();
-    // Bytes after the member's deflate stream: compress it ourselves instead.
-  }
-  return StageOwnOutput(work, reader);
+  return StartStaging(work, reader);
 }
 
-// One pass over a deflated member: its compressed bytes go to the stage as they are read, inflated
-// bytes are verified, hashed and scanned for the .sym header; the gzip wrapper is added around the
-// stream once everything checked out. False when the member cannot be kept as is.
-Result<bool> UploadService::StageKeptDeflate(MemberWork& work, MemberReader& reader) {
+// Opens the member's staging pass: a deflated member compressed at least 2:1 hands its compressed
+// bytes to the stage as they are read (the gzip wrapper is added once everything checked out);
+// any other is gzipped with ISA-L (or copied, for members stored as they are).
+Status UploadService::StartStaging(MemberWork& work, MemberReader& reader) {
   const ArchiveMember& m = *work.member;
   work.staged = NewStage(work);
   StagedObject& staged = *work.staged;
-  staged.Expect(GzipHeader().size() + m.compressed_size + 8);
-  SIGIL_RETURN_IF_ERROR(staged.Append(GzipHeader()));
-  MemberScan scan(work.is_sym, /*hash=*/true);
-  SIGIL_ASSIGN_OR_RETURN(bool exact,
-                         reader.ReadKeepingDeflate(
-                             m,
-                             [&scan](std::string_view chunk) {
-                               scan.Update(chunk);
-                               return Status::Ok();
-                             },
-                             [&staged](std::string_view chunk) { return staged.Append(chunk); }));
-  if (!exact) {
-    work.staged.reset();
-    return false;
+  work.gzip.reset();
+  if (work.compress && KeepsClientDeflate(m) && !work.keep_failed) {
+    work.pass = MemberWork::Pass::kKeepDeflate;
+    staged.Expect(GzipHeader().size() + m.compressed_size + 8);
+    SIGIL_RETURN_IF_ERROR(staged.Append(GzipHeader()));
+    work.raw_sink = [&staged](std::string_view chunk) { return staged.Append(chunk); };
+    work.scan = std::make_unique<MemberScan>(work.is_sym, /*hash=*/true);
+    SIGIL_ASSIGN_OR_RETURN(work.stream, MemberStream::Open(reader, m, &work.raw_sink));
+    return Status::Ok();
   }
-  SIGIL_RETURN_IF_ERROR(staged.Append(GzipTrailer(m.crc, m.size)));
-  SIGIL_RETURN_IF_ERROR(staged.Finish());
-  scan.Finish(work);
-  return true;
-}
-
-// One pass: read (verified), hash and scan, and gzip with ISA-L (or copy, for members stored as
-// they are) into the stage.
-Status UploadService::StageOwnOutput(MemberWork& work, MemberReader& reader) {
-  const ArchiveMember& m = *work.member;
-  work.staged = NewStage(work);
-  StagedObject& staged = *work.staged;
-  std::unique_ptr<GzipCompressor> gzip;
+  work.pass = MemberWork::Pass::kOwnOutput;
   if (work.compress) {
     SIGIL_ASSIGN_OR_RETURN(
-        gzip,
+        work.gzip,
         MakeGzipCompressor(GzipCompressor::Backend::kIsal, config_.compression_level,
                            [&staged](std::string_view chunk) { return staged.Append(chunk); }));
   }
-  MemberScan scan(work.is_sym, /*hash=*/work.compress);
-  SIGIL_RETURN_IF_ERROR(reader.Read(m, [&](std::string_view chunk) {
-    scan.Update(chunk);
-    return gzip ? gzip->Write(chunk) : staged.Append(chunk);
-  }));
-  if (gzip) SIGIL_RETURN_IF_ERROR(gzip->Finish());
-  SIGIL_RETURN_IF_ERROR(staged.Finish());
-  scan.Finish(work);
+  work.scan = std::make_unique<MemberScan>(work.is_sym, /*hash=*/work.compress);
+  SIGIL_ASSIGN_OR_RETURN(work.stream, MemberStream::Open(reader, m, nullptr));
   return Status::Ok();
+}
+
+// One verified chunk of the member's data (its MD5 is the caller's).
+Status UploadService::ConsumeChunk(MemberWork& work, std::string_view chunk) {
+  work.scan->Update(chunk);
+  if (work.pass != MemberWork::Pass::kOwnOutput) return Status::Ok();
+  return work.gzip ? work.gzip->Write(chunk) : work.staged->Append(chunk);
+}
+
+// After the member's pass ended with every check passed: true when the member is done (staged or
+// skipped); false when another pass was opened (the stored object differs, or the kept stream had
+// bytes after its end).
+Result<bool> UploadService::EndPass(MemberWork& work, MemberReader& reader) {
+  const ArchiveMember& m = *work.member;
+  work.scan->Finish(work);
+  switch (work.pass) {
+    case MemberWork::Pass::kCheckExisting:
+      if (work.SameAs(*work.existing)) {
+        work.outcome = MemberWork::Outcome::kSkipped;
+        work.stream.reset();
+        return true;
+      }
+      break;
+    case MemberWork::Pass::kKeepDeflate:
+      if (work.stream->exact()) {
+        SIGIL_RETURN_IF_ERROR(work.staged->Append(GzipTrailer(m.crc, m.size)));
+        SIGIL_RETURN_IF_ERROR(work.staged->Finish());
+        work.stream.reset();
+        return true;
+      }
+      // Bytes after the member's deflate stream: compress it ourselves instead.
+      work.keep_failed = true;
+      work.staged.reset();
+      break;
+    case MemberWork::Pass::kOwnOutput:
+      if (work.gzip) SIGIL_RETURN_IF_ERROR(work.gzip->Finish());
+      SIGIL_RETURN_IF_ERROR(work.staged->Finish());
+      work.stream.reset();
+      work.gzip.reset();
+      return true;
+  }
+  work.stream.reset();
+  SIGIL_RETURN_IF_ERROR(StartStaging(work, reader));
+  return false;
+}
+
+// Phase 1 on one thread: takes members from `next` (in `order`) and reads up to kLanes of them
+// side by side, a chunk of each per round, so their MD5s share each round of Md5UpdateMany.
+void UploadService::PrepareMembers(const ArchiveFile& archive, std::vector<MemberWork>& works,
+                                   const std::vector<size_t>& order, std::atomic<size_t>& next,
+                                   PhaseBalance& balance, FirstError& error) {
+  std::unique_ptr<MemberReader> reader;
+  std::vector<MemberWork*> lanes;
+  // Streams read through the reader: closed before it, also when phase 1 fails.
+  struct CloseStreams {
+    std::vector<MemberWork*>& lanes;
+    ~CloseStreams() {
+      for (MemberWork* w : lanes) w->stream.reset();
+    }
+  } close_streams{lanes};
+  std::vector<Md5Stream*> md5s;
+  std::vector<std::string_view> chunks;
+  uint64_t in_flight = 0;  // bytes this thread's lanes have still to read (as declared)
+  balance.threads.fetch_add(1, std::memory_order_relaxed);
+  struct Leave {
+    PhaseBalance& balance;
+    uint64_t& in_flight;
+    ~Leave() {
+      balance.in_flight.fetch_sub(in_flight, std::memory_order_relaxed);
+      balance.threads.fetch_sub(1, std::memory_order_relaxed);
+    }
+  } leave{balance, in_flight};
+  while (!error.failed()) {
+    // One new member per round, and only while this thread holds no more than its share of the
+    // bytes in flight: members in one thread progress at the same pace (so their MD5s can share
+    // SIMD rounds), so a thread holding a large member must take fewer others, or it would be left
+    // reading long after the other threads ran out of members.
+    if (lanes.size() < kLanes &&
+        (lanes.empty() || in_flight * balance.threads.load(std::memory_order_relaxed) <=
+                              balance.in_flight.load(std::memory_order_relaxed))) {
+      size_t i = next.fetch_add(1, std::memory_order_relaxed);
+      if (i < works.size() && !reader) {
+        auto opened = MemberReader::Open(archive);
+        if (!opened.ok()) return error.Set(opened.status());
+        reader = std::move(opened).value();
+      }
+      if (i < works.size()) {
+        MemberWork& w = works[order[i]];
+        lanes.push_back(&w);
+        in_flight += w.member->size;
+        balance.in_flight.fetch_add(w.member->size, std::memory_order_relaxed);
+        Status s = StartMember(w, *reader);
+        if (!s.ok()) return error.Set(std::move(s));
+      }
+    }
+    if (lanes.empty()) return;
+    md5s.clear();
+    chunks.clear();
+    for (size_t l = 0; l < lanes.size();) {
+      MemberWork& w = *lanes[l];
+      Result<std::string_view> chunk = w.stream->Next();
+      if (!chunk.ok()) return error.Set(chunk.status());
+      if (chunk->empty()) {
+        // Every earlier chunk was hashed in an earlier round.
+        Result<bool> done = EndPass(w, *reader);
+        if (!done.ok()) return error.Set(done.status());
+        if (*done) {
+          lanes.erase(lanes.begin() + static_cast<std::ptrdiff_t>(l));
+        } else {
+          // Read again from the start.
+          in_flight += w.member->size;
+          balance.in_flight.fetch_add(w.member->size, std::memory_order_relaxed);
+          ++l;
+        }
+        continue;
+      }
+      Status s = ConsumeChunk(w, *chunk);
+      if (!s.ok()) return error.Set(std::move(s));
+      in_flight -= chunk->size();
+      balance.in_flight.fetch_sub(chunk->size(), std::memory_order_relaxed);
+      if (Md5Stream* md5 = w.scan->md5()) {
+        md5s.push_back(md5);
+        chunks.push_back(*chunk);
+      }
+      ++l;
+    }
+    Md5UpdateMany(md5s, chunks);
+  }
 }
 
 std::unique_ptr<StagedObject> UploadService::NewStage(const MemberWork& work) {
@@ -404,26 +524,16 @@ Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
   }
 
   // Phase 1: read, verify, hash and compress every member; nothing is stored yet.
+  const TimestampMicros phase1_started = NowMicros();
   {
     FirstError error;
     std::atomic<size_t> next{0};
-    RunWithHelpers(pool_, helpers, [&] {
-      std::unique_ptr<MemberReader> reader;
-      while (!error.failed()) {
-        size_t i = next.fetch_add(1, std::memory_order_relaxed);
-        if (i >= n) break;
-        if (!reader) {
-          auto opened = MemberReader::Open(request.archive);
-          if (!opened.ok()) {
-            error.Set(opened.status());
-            break;
-          }
-          reader = std::move(opened).value();
-        }
-        Status s = Prepare(works[order[i]], *reader);
-        if (!s.ok()) error.Set(std::move(s));
-      }
-    });
+    // CPU-bound: no more threads than cores (each reads up to kLanes members side by side; more
+    // threads would only hold more members in flight, ending less evenly).
+    const size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
+    PhaseBalance balance;
+    RunWithHelpers(pool_, std::min(helpers, cores - 1),
+                   [&] { PrepareMembers(request.archive, works, order, next, balance, error); });
     Status status = error.Get();
     if (!status.ok()) return status;
   }
@@ -440,6 +550,7 @@ Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
   row.content_hash = plan.content_hash;
   row.ignored_keys = plan.ignored;
   row.created_at = created_at;
+  const TimestampMicros phase2_started = NowMicros();
   auto id = db_.CreateUpload(row);
   if (!id.ok()) return Internal("creating upload record: " + id.status().ToString());
 
@@ -491,6 +602,10 @@ Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
     if (w.outcome == MemberWork::Outcome::kSkipped) skipped.push_back(w.storage_key);
   }
   Status completed = db_.CompleteUpload(*id, skipped, plan.ignored, NowMicros());
+  spdlog::debug(
+      "upload {}: {} members, inspected in {} ms, read and staged in {} ms, stored in {} ms", *id,
+      n, (phase1_started - created_at) / 1000, (phase2_started - phase1_started) / 1000,
+      (NowMicros() - phase2_started) / 1000);
   if (!completed.ok()) return Internal("completing upload record: " + completed.ToString());
   auto stored = db_.GetUpload(*id);
   if (!stored.ok()) return Internal("reading upload record: " + stored.status().ToString());

@@ -1,11 +1,14 @@
 // UploadService: the upload pipeline of http-api.md §2, independent of HTTP.
 //
-//   inspect (central directory, every spec check) → per member, in parallel on the WorkerPool:
-//   pin key, Head (one stat, no listing), then in one pass read + verify (size, CRC, bomb limits),
-//   MD5, .sym header, and stage the stored bytes: a deflated member compressed at least 2:1 keeps
-//   its own deflate stream inside a gzip wrapper, any other is gzipped with ISA-L. Where the store
-//   has pending puts (the fs store), the stored bytes go straight into its staging area, written
-//   back while other members are still being read → if every member passed: create the uploads row
+//   inspect (central directory, every spec check) → per member, in parallel on the WorkerPool (one
+//   thread per core, each reading up to 8 members side by side, a chunk of each per round, so their
+//   MD5s share the SIMD rounds of Md5UpdateMany, and taking new members only while it holds no more
+//   than its share of the bytes in flight): pin key, Head (one stat, no listing), then in one pass
+//   read + verify (size, CRC, bomb limits), MD5, .sym header, and stage the stored bytes: a
+//   deflated member compressed at least 2:1 keeps its own deflate stream inside a gzip wrapper,
+//   any other is gzipped with ISA-L. Where the store has pending puts (the fs store), the stored
+//   bytes go straight into its staging area, written back while other members are still being
+//   read → if every member passed: create the uploads row
 //   → store what another upload did not store meanwhile (under the keys' locks): the pending
 //   objects in one CommitPuts (one durability step for the whole upload), the others one Put
 //   each, in parallel → per stored member: file_uploads row, AddStoredKey,
@@ -21,6 +24,7 @@
 // references must outlive the service.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -85,9 +89,15 @@ class UploadService {
  private:
   struct MemberWork;
   class MemberScan;
-  Status Prepare(MemberWork& work, class MemberReader& reader);
-  Result<bool> StageKeptDeflate(MemberWork& work, MemberReader& reader);
-  Status StageOwnOutput(MemberWork& work, MemberReader& reader);
+  class FirstError;
+  struct PhaseBalance;
+  void PrepareMembers(const ArchiveFile& archive, std::vector<MemberWork>& works,
+                      const std::vector<size_t>& order, std::atomic<size_t>& next,
+                      PhaseBalance& balance, FirstError& error);
+  Status StartMember(MemberWork& work, class MemberReader& reader);
+  Status StartStaging(MemberWork& work, MemberReader& reader);
+  static Status ConsumeChunk(MemberWork& work, std::string_view chunk);
+  Result<bool> EndPass(MemberWork& work, MemberReader& reader);
   std::unique_ptr<StagedObject> NewStage(const MemberWork& work);
   static storage::PutOptions OptionsFor(const MemberWork& work);
   bool StillNeeded(MemberWork& work);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <zip.h>
 
+#include <algorithm>
+#include <map>
 #include <thread>
 
 #include "common/hashing.h"
@@ -190,20 +192,33 @@ TEST_P(UploadServiceTest, WellCompressedDeflateIsKeptOthersAreRecompressed) {
   EXPECT_EQ(again->skipped_keys, std::vector<std::string>{"a.pdb/A4/a.sym"});
 }
 
+// A corrupt member, in a small archive and among many members read side by side: nothing is
+// stored, no row is written, staged objects are discarded.
 TEST_P(UploadServiceTest, CorruptMemberLeavesStorageAndDatabaseUntouched) {
-  auto zip = testing::MakeZip({{"a.pdb/AB/a.sym", Sym("a.pdb", "AB", 100)},
-                               {"b.pdb/CD/b.sym", Sym("b.pdb", "CD", 100000)}});
-  ASSERT_TRUE(zip.ok());
-  ASSERT_TRUE(testing::PatchCrc(*zip, "b.pdb/CD/b.sym", 1).ok());
-  std::string path = ::testing::TempDir() + "/crc.zip";
-  testing::WriteFileOrDie(path, *zip);
-  UploadService s = Service();
-  auto up = UploadFile(s, path);
-  EXPECT_EQ(up.status().message(), "Archive member 'b.pdb/CD/b.sym' is corrupt (CRC mismatch)");
-  EXPECT_TRUE(store_.Snapshot().empty());
-  EXPECT_EQ(db_.upload_count(), 0u);
-  EXPECT_EQ(store_.commits(), 0);
-  EXPECT_EQ(store_.pending_alive(), 0);  // staged objects discarded
+  std::vector<ZipEntry> many;
+  for (int i = 0; i < 12; ++i) {
+    std::string id = "C0" + std::to_string(i);
+    many.push_back({"c.pdb/" + id + "/c.sym", Sym("c.pdb", id, 20000 + i * 1000)});
+  }
+  const std::vector<std::pair<std::vector<ZipEntry>, std::string>> cases = {
+      {{{"a.pdb/AB/a.sym", Sym("a.pdb", "AB", 100)},
+        {"b.pdb/CD/b.sym", Sym("b.pdb", "CD", 100000)}},
+       "b.pdb/CD/b.sym"},
+      {many, "c.pdb/C05/c.sym"}};
+  for (const auto& [entries, corrupt] : cases) {
+    auto zip = testing::MakeZip(entries);
+    ASSERT_TRUE(zip.ok());
+    ASSERT_TRUE(testing::PatchCrc(*zip, corrupt, 1).ok());
+    std::string path = ::testing::TempDir() + "/crc.zip";
+    testing::WriteFileOrDie(path, *zip);
+    UploadService s = Service();
+    auto up = UploadFile(s, path);
+    EXPECT_EQ(up.status().message(), "Archive member '" + corrupt + "' is corrupt (CRC mismatch)");
+    EXPECT_TRUE(store_.Snapshot().empty());
+    EXPECT_EQ(db_.upload_count(), 0u);
+    EXPECT_EQ(store_.commits(), 0);
+    EXPECT_EQ(store_.pending_alive(), 0);  // staged objects discarded
+  }
 }
 
 TEST_P(UploadServiceTest, StorageFailureMidwayKeepsIncompleteRecordAndRetrySkips) {
@@ -269,6 +284,54 @@ TEST_P(UploadServiceTest, ManyMembersAreAllStoredOnce) {
   EXPECT_EQ(store_.puts(), 140);
   EXPECT_EQ(db_.file_upload_count(), 140u);
   EXPECT_EQ(store_.commits(), GetParam() ? 1 : 0);
+  EXPECT_EQ(store_.pending_alive(), 0);
+}
+
+// Members of all sizes (empty to several read chunks), deflated and stored, new, already stored
+// and changed, in one archive: one phase-1 thread reads several side by side (their MD5s share
+// SIMD rounds); every member must still get its own MD5, header and stored bytes.
+TEST_P(UploadServiceTest, MembersReadSideBySideAreEachHashedAndStored) {
+  UploadService s = Service();
+  std::vector<ZipEntry> first, second;
+  std::map<std::string, std::string> texts;
+  for (int i = 0; i < 24; ++i) {
+    std::string id = "51DE" + std::to_string(i);
+    std::string key = "s.pdb/" + id + "/s.sym";
+    texts[key] = Sym("s.pdb", id, static_cast<size_t>(i * i * 120));
+    ZipEntry entry{key, texts[key], ZipEntry::Kind::kFile, /*deflate=*/i % 3 != 0};
+    if (i % 2 == 0) first.push_back(entry);
+    if (i == 4) entry.data = texts[key] = Sym("s.pdb", "51DE4", 16 * 120 + 1);  // changed
+    second.push_back(entry);
+  }
+  texts["e.pdb/E1/e.sym"] = "";
+  second.push_back({"e.pdb/E1/e.sym", ""});
+  texts["b.pdb/B1/b.bin"] = Sym("b.pdb", "B1", 30000);  // not compressed: stored as it is
+  second.push_back({"b.pdb/B1/b.bin", texts["b.pdb/B1/b.bin"]});
+
+  ASSERT_TRUE(UploadEntries(s, first).ok());
+  auto up = UploadEntries(s, second);
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  std::vector<std::string> skipped = up->skipped_keys;
+  std::sort(skipped.begin(), skipped.end());
+  std::vector<std::string> expected_skips;
+  for (int i = 0; i < 24; i += 2) {
+    if (i != 4) expected_skips.push_back("s.pdb/51DE" + std::to_string(i) + "/s.sym");
+  }
+  std::sort(expected_skips.begin(), expected_skips.end());
+  EXPECT_EQ(skipped, expected_skips);
+
+  auto objects = store_.Snapshot();
+  ASSERT_EQ(objects.size(), texts.size());
+  for (const auto& [key, text] : texts) {
+    const auto& object = objects.at(key);
+    if (key.ends_with(".bin")) {
+      EXPECT_EQ(object.data, text);
+      continue;
+    }
+    EXPECT_EQ(*testing::Gunzip(object.data), text) << key;
+    EXPECT_EQ(object.info.metadata.at("original_md5_hash"), Md5Hex(text)) << key;
+    EXPECT_EQ(object.info.metadata.at("original_size"), std::to_string(text.size())) << key;
+  }
   EXPECT_EQ(store_.pending_alive(), 0);
 }
 
