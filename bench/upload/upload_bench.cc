@@ -16,7 +16,10 @@
 // per-repetition ratios.
 //
 //   upload_bench [--reps N] [--bundles bundle66,bundle103,bundle26,stored66]
-//                [--reference-binary PATH]
+//                [--reference-binary PATH] [--remove-trees each|end]
+//
+// --remove-trees: when the children's store trees are removed: "each" (default, as before) right
+// after each run, i.e. shortly before the next one; "end" after the last run (see RunChild).
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -161,7 +164,13 @@ struct EndToEnd {
   long rss_kb = 0;
 };
 
-EndToEnd RunChild(const std::string& self, const std::string& zip, const std::string& work) {
+// Runs one child in a fresh directory `work`. With `remove` false the directory is left for the
+// caller to remove later: on this machine's ext4 (no journal) every inode created within ~30 s of
+// many deletions scans past the recently freed ones, so removing the previous run's tree right
+// before a run makes its inode allocation cost several times what a server that rarely deletes
+// files pays (~10-25% of the child's CPU in kernel profiles).
+EndToEnd RunChild(const std::string& self, const std::string& zip, const std::string& work,
+                  bool remove = true) {
   fs::remove_all(work);
   std::string cmd = "'" + self + "' --child '" + zip + "' '" + work + "'";
   FILE* p = ::popen(cmd.c_str(), "r");
@@ -178,7 +187,7 @@ EndToEnd RunChild(const std::string& self, const std::string& zip, const std::st
     std::exit(1);
   }
   ::pclose(p);
-  fs::remove_all(work);
+  if (remove) fs::remove_all(work);
   return r;
 }
 
@@ -189,10 +198,16 @@ int main(int argc, char** argv) {
   int reps = 3;
   std::string only;
   std::string reference;
+  std::string remove_trees = "each";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--reps") reps = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--bundles") only = argv[i + 1];
     if (std::string(argv[i]) == "--reference-binary") reference = fs::canonical(argv[i + 1]);
+    if (std::string(argv[i]) == "--remove-trees") remove_trees = std::string(argv[i + 1]);
+  }
+  if (remove_trees != "each" && remove_trees != "end") {
+    std::cerr << "--remove-trees must be each or end\n";
+    return 2;
   }
   std::string dir = std::string(SIGIL_BINARY_DIR) + "/bench-data/upload";
   fs::create_directories(dir);
@@ -218,13 +233,16 @@ int main(int argc, char** argv) {
     }
     rows.push_back(std::move(row));
   }
+  int runs = 0;
   for (int rep = 0; rep < reps; ++rep) {
     for (Row& row : rows) {
       auto a = CompressAll(row.zip, GzipCompressor::Backend::kZlib, 6);
       auto c = CompressAll(row.zip, GzipCompressor::Backend::kIsal, defaults.compression_level);
-      auto b = RunChild(self, row.zip, dir + "/work");
+      // Each run in its own tree; "end" removes them all after the last run.
+      const bool each = remove_trees == "each";
+      auto b = RunChild(self, row.zip, dir + "/work-" + std::to_string(runs++), each);
       if (!reference.empty()) {
-        auto r = RunChild(reference, row.zip, dir + "/work");
+        auto r = RunChild(reference, row.zip, dir + "/work-" + std::to_string(runs++), each);
         row.ref.push_back(r.seconds);
         row.ref_rss.push_back(r.rss_kb);
         std::cerr << row.shape.name << " rep " << rep << ": reference e2e " << r.seconds << " s\n";
@@ -240,6 +258,7 @@ int main(int argc, char** argv) {
                 << c.seconds << " s, e2e " << b.seconds << " s, rss " << b.rss_kb / 1024 << " MB\n";
     }
   }
+  for (int i = 0; i < runs; ++i) fs::remove_all(dir + "/work-" + std::to_string(i));
   std::printf(
       "| bundle | files | MB | (a) zlib-6 serial s | (b) sigil e2e s | (b) MB/s | speedup a/b | "
       "ISA-L 1 core s | 2-core ISA-L / e2e | ratio zlib-6 | ratio ISA-L | peak RSS MB |\n");

@@ -117,30 +117,33 @@ void CompressBlocks(uint32_t h[4], const unsigned char* p, size_t blocks) {
 SIGIL_MD5_AVX2 inline __m256i VRotl(__m256i x, int s) {
   return _mm256_or_si256(_mm256_slli_epi32(x, s), _mm256_srli_epi32(x, 32 - s));
 }
-SIGIL_MD5_AVX2 inline __m256i VAdd4(__m256i a, __m256i f, __m256i w, uint32_t k) {
-  return _mm256_add_epi32(_mm256_add_epi32(a, f),
-                          _mm256_add_epi32(w, _mm256_set1_epi32(static_cast<int>(k))));
+// a + w + k: the terms known before the step's b, added first, so only f and what follows it are
+// on the dependency chain from one step to the next.
+SIGIL_MD5_AVX2 inline __m256i VEarly(__m256i a, __m256i w, uint32_t k) {
+  return _mm256_add_epi32(a, _mm256_add_epi32(w, _mm256_set1_epi32(static_cast<int>(k))));
 }
 template <int S>
 SIGIL_MD5_AVX2 inline void VF(__m256i& a, __m256i b, __m256i c, __m256i d, __m256i w, uint32_t k) {
   __m256i f = _mm256_xor_si256(d, _mm256_and_si256(b, _mm256_xor_si256(c, d)));
-  a = _mm256_add_epi32(b, VRotl(VAdd4(a, f, w, k), S));
+  a = _mm256_add_epi32(b, VRotl(_mm256_add_epi32(VEarly(a, w, k), f), S));
 }
+// G = (b & d) | (c & ~d); the two halves have no bit in common, so | is +, and c & ~d is added
+// early.
 template <int S>
 SIGIL_MD5_AVX2 inline void VG(__m256i& a, __m256i b, __m256i c, __m256i d, __m256i w, uint32_t k) {
-  __m256i f = _mm256_xor_si256(c, _mm256_and_si256(d, _mm256_xor_si256(b, c)));
-  a = _mm256_add_epi32(b, VRotl(VAdd4(a, f, w, k), S));
+  __m256i early = _mm256_add_epi32(VEarly(a, w, k), _mm256_andnot_si256(d, c));
+  a = _mm256_add_epi32(b, VRotl(_mm256_add_epi32(early, _mm256_and_si256(b, d)), S));
 }
 template <int S>
 SIGIL_MD5_AVX2 inline void VH(__m256i& a, __m256i b, __m256i c, __m256i d, __m256i w, uint32_t k) {
-  __m256i f = _mm256_xor_si256(_mm256_xor_si256(b, c), d);
-  a = _mm256_add_epi32(b, VRotl(VAdd4(a, f, w, k), S));
+  __m256i f = _mm256_xor_si256(b, _mm256_xor_si256(c, d));
+  a = _mm256_add_epi32(b, VRotl(_mm256_add_epi32(VEarly(a, w, k), f), S));
 }
 template <int S>
 SIGIL_MD5_AVX2 inline void VI(__m256i& a, __m256i b, __m256i c, __m256i d, __m256i w, uint32_t k) {
   __m256i not_d = _mm256_xor_si256(d, _mm256_set1_epi32(-1));
   __m256i f = _mm256_xor_si256(c, _mm256_or_si256(b, not_d));
-  a = _mm256_add_epi32(b, VRotl(VAdd4(a, f, w, k), S));
+  a = _mm256_add_epi32(b, VRotl(_mm256_add_epi32(VEarly(a, w, k), f), S));
 }
 
 // Transposes 8 rows of 8 words: out[i] holds word i of every row (row j in element j).
