@@ -33,41 +33,6 @@ inline uint64_t UpperBound(uint64_t lo, uint64_t hi, Key x, GetKey key) {
   return base + (key(base) <= x ? 1 : 0);
 }
 
-// UpperBound started from `guess` (in [lo, hi), where the answer probably is): steps out from it
-// by doubling distances, then halves the bracket found. When the guess is good, every probe lies
-// in the cache line the caller prefetched around it.
-template <typename Key, typename GetKey>
-inline uint64_t UpperBoundFrom(uint64_t lo, uint64_t hi, uint64_t guess, Key x, GetKey key) {
-  if (lo == hi) return lo;
-  uint64_t step = 1;
-  if (key(guess) <= x) {
-    uint64_t l = guess + 1;  // every key below l is <= x
-    for (;;) {
-      const uint64_t p = l + step - 1;
-      if (p >= hi) return UpperBound(l, hi, x, key);
-      if (key(p) > x) return UpperBound(l, p, x, key);
-      l = p + 1;
-      step *= 2;
-    }
-  }
-  uint64_t h = guess;  // key(h) > x
-  for (;;) {
-    if (h - lo < step) return UpperBound(lo, h, x, key);
-    const uint64_t p = h - step;
-    if (key(p) <= x) return UpperBound(p + 1, h, x, key);
-    h = p;
-    step *= 2;
-  }
-}
-
-// Where an offset `off` probably falls among the `n` sorted offsets of a slice starting at
-// `begin`, for a range `len` bytes long (line records and inline ranges spread roughly evenly).
-inline uint64_t GuessIndex(uint64_t begin, uint64_t n, uint64_t off, uint64_t len) {
-  if (n <= 1 || len == 0) return begin;
-  const double g = static_cast<double>(off) / static_cast<double>(len) * static_cast<double>(n);
-  return begin + std::min<uint64_t>(g >= 0 ? static_cast<uint64_t>(g) : 0, n - 1);
-}
-
 // UpperBound over a plain array, prefetching both possible next probes (memory-level
 // parallelism for indexes larger than the cache).
 template <typename T>
@@ -83,22 +48,6 @@ inline uint64_t UpperBoundArray(const T* keys, uint64_t lo, uint64_t hi, uint64_
     n -= half;
   }
   return static_cast<uint64_t>(base - keys) + (*base <= x ? 1 : 0);
-}
-
-// Prefetches what a binary search over [begin, end) will probe first: every cache line of a
-// slice of at most `max_lines` lines, else the lines of its first two probe levels.
-inline void PrefetchSpan(const void* begin, const void* end, size_t max_lines) {
-  const char* p = static_cast<const char*>(begin);
-  const char* e = static_cast<const char*>(end);
-  const size_t bytes = static_cast<size_t>(e - p);
-  if (bytes <= max_lines * 64) {
-    for (; p < e; p += 64) __builtin_prefetch(p);
-    if (bytes != 0) __builtin_prefetch(e - 1);
-  } else {
-    __builtin_prefetch(p + bytes / 2);
-    __builtin_prefetch(p + bytes / 4);
-    __builtin_prefetch(p + bytes / 4 * 3);
-  }
 }
 
 // Reads a LEB128 varint of at most 10 bytes below `end`; false when it runs past `end`.
@@ -419,104 +368,67 @@ bool SymbolIndex::Lookup(uint64_t address, LookupResult* r) const {
 
 void SymbolIndex::LookupBatch(std::span<const uint64_t> addresses,
                               std::span<LookupResult> results) const {
+  constexpr size_t kGroup = 16;
   const size_t n = std::min(addresses.size(), results.size());
   if (size_ < batch_prefetch_min_bytes_) {
     // Cache-resident: the staged walk would only add work.
     for (size_t i = 0; i < n; ++i) Lookup(addresses[i], &results[i]);
     return;
   }
-  // A software pipeline: step t runs stage k for address t - k * kDistance, so each stage finds
-  // in the cache what the previous stage prefetched for that address kDistance steps (several
-  // whole lookups of work) earlier, and the cache misses of many addresses overlap.
-  constexpr size_t kChunk = 256;
-  constexpr size_t kDistance = 2;
-  constexpr size_t kStages = 7;
-  uint64_t bucket[kChunk], idx[kChunk], skip[kChunk], node[kChunk];
-  for (size_t g = 0; g < n; g += kChunk) {
-    const size_t m = std::min(kChunk, n - g);
+  uint64_t bucket[kGroup], idx[kGroup], skip[kGroup], node[kGroup];
+  for (size_t g = 0; g < n; g += kGroup) {
+    const size_t m = std::min(kGroup, n - g);
     const uint64_t* a = addresses.data() + g;
-    // Stage 0: the direct-table bucket.
-    auto stage0 = [&](size_t i) {
+    // Each stage touches what the previous one prefetched and prefetches the next level.
+    for (size_t i = 0; i < m; ++i) {
       bucket[i] = (ranges_count_ == 0 || a[i] < starts_[0]) ? kNoRange : Bucket(a[i]);
       if (bucket[i] != kNoRange) __builtin_prefetch(direct_ + bucket[i]);
-    };
-    // Stage 1: the range starts the bucket narrows the search to.
-    auto stage1 = [&](size_t i) {
-      if (bucket[i] == kNoRange) return;
-      const uint32_t* d = direct_ + bucket[i];
-      PrefetchSpan(starts_ + d[0], starts_ + uint64_t{d[1]} + 1, 4);
-    };
-    // Stage 2: the range, then its entry.
-    auto stage2 = [&](size_t i) {
+    }
+    for (size_t i = 0; i < m; ++i) {
+      if (bucket[i] != kNoRange) __builtin_prefetch(starts_ + direct_[bucket[i]]);
+    }
+    for (size_t i = 0; i < m; ++i) {
       const uint64_t b = bucket[i];
       idx[i] = b == kNoRange
                    ? kNoRange
                    : UpperBoundArray(starts_, direct_[b], uint64_t{direct_[b + 1]} + 1, a[i]) - 1;
       if (idx[i] != kNoRange) __builtin_prefetch(entries_ + idx[i]);
-    };
-    // Stage 3: the range's symbol, its first line bytes, and where the restart-point and
-    // inline-node searches will probably end (from the offset's place in the range).
-    auto stage3 = [&](size_t i) {
-      skip[i] = node[i] = kNoRange;
-      if (idx[i] == kNoRange) return;
+    }
+    for (size_t i = 0; i < m; ++i) {
+      if (idx[i] == kNoRange) continue;
       const f::RangeEntry& e = entries_[idx[i]];
-      if (e.symbol == f::kNone) return;
-      const f::RangeEntry& next = entries_[idx[i] + 1];
+      if (e.symbol == f::kNone) continue;
       __builtin_prefetch(symbols_ + e.symbol);
+      __builtin_prefetch(skips_ + e.skip_begin);
       __builtin_prefetch(line_stream_ + e.line_pos);
-      const uint64_t off = a[i] - starts_[idx[i]];
-      const uint64_t len = idx[i] + 1 < ranges_count_ ? starts_[idx[i] + 1] - starts_[idx[i]] : 0;
-      skip[i] = GuessIndex(e.skip_begin, next.skip_begin - e.skip_begin, off, len);
-      node[i] = GuessIndex(e.inline_begin, next.inline_begin - e.inline_begin, off, len);
-      __builtin_prefetch(skips_ + skip[i]);
-      __builtin_prefetch(inline_starts_ + node[i]);
-    };
-    // Stage 4: the searches (from the guesses); then the line bytes at the restart point, the
-    // innermost inline node and the nodes just before it (its ancestors are among them).
-    auto stage4 = [&](size_t i) {
-      if (skip[i] == kNoRange) return;
+      __builtin_prefetch(inline_starts_ + e.inline_begin);
+    }
+    // Second level: the line bytes the decoder will start at and the innermost inline node.
+    for (size_t i = 0; i < m; ++i) {
+      skip[i] = node[i] = kNoRange;
+      if (idx[i] == kNoRange) continue;
       const f::RangeEntry& e = entries_[idx[i]];
+      if (e.symbol == f::kNone) continue;
       const f::RangeEntry& next = entries_[idx[i] + 1];
       const uint64_t off = a[i] - starts_[idx[i]];
-      const uint64_t si = UpperBoundFrom(e.skip_begin, next.skip_begin, skip[i], off,
-                                         [&](uint64_t k) { return skips_[k].offset; });
+      const uint64_t si = UpperBound(e.skip_begin, next.skip_begin, off,
+                                     [&](uint64_t k) { return skips_[k].offset; });
       __builtin_prefetch(line_stream_ + (si > e.skip_begin ? skips_[si - 1].pos : e.line_pos));
       skip[i] = si;
-      const uint64_t ni = UpperBoundFrom(e.inline_begin, next.inline_begin, node[i], off,
-                                         [&](uint64_t k) { return inline_starts_[k]; });
-      if (ni > e.inline_begin) {
-        const uint64_t first = ni - 1 > e.inline_begin + 15 ? ni - 16 : e.inline_begin;
-        PrefetchSpan(inlines_ + first, inlines_ + ni, 4);
-      }
+      const uint64_t ni = UpperBoundArray(inline_starts_, e.inline_begin, next.inline_begin, off);
+      if (ni > e.inline_begin) __builtin_prefetch(inlines_ + ni - 1);
       node[i] = ni;
-    };
-    // Stage 5: the call sites of the inline chain.
-    auto stage5 = [&](size_t i) {
-      if (node[i] == kNoRange) return;
-      const f::RangeEntry& e = entries_[idx[i]];
-      if (node[i] <= e.inline_begin) return;
-      const uint64_t off = a[i] - starts_[idx[i]];
-      for (uint64_t k = node[i] - 1, steps = 0; steps < 64; ++steps) {
-        const f::InlineNode& nd = inlines_[k];
-        if (nd.high >= off) __builtin_prefetch(sites_ + (nd.site & f::kSiteMask));
-        if (nd.parent == f::kNone || nd.parent >= k) break;
-        k = nd.parent;
-      }
-    };
-    // Stage 6: the answer.
-    auto stage6 = [&](size_t i) {
+    }
+    // Third level: the innermost inline's call site.
+    for (size_t i = 0; i < m; ++i) {
+      if (idx[i] == kNoRange || node[i] == kNoRange || node[i] <= entries_[idx[i]].inline_begin)
+        continue;
+      __builtin_prefetch(sites_ + (inlines_[node[i] - 1].site & f::kSiteMask));
+    }
+    for (size_t i = 0; i < m; ++i) {
       LookupResult* r = &results[g + i];
       r->Clear();
       if (idx[i] != kNoRange) Resolve(idx[i], a[i], r, skip[i], node[i]);
-    };
-    for (size_t t = 0; t < m + (kStages - 1) * kDistance; ++t) {
-      if (t < m) stage0(t);
-      if (t >= kDistance && t - kDistance < m) stage1(t - kDistance);
-      if (t >= 2 * kDistance && t - 2 * kDistance < m) stage2(t - 2 * kDistance);
-      if (t >= 3 * kDistance && t - 3 * kDistance < m) stage3(t - 3 * kDistance);
-      if (t >= 4 * kDistance && t - 4 * kDistance < m) stage4(t - 4 * kDistance);
-      if (t >= 5 * kDistance && t - 5 * kDistance < m) stage5(t - 5 * kDistance);
-      if (t >= 6 * kDistance && t - 6 * kDistance < m) stage6(t - 6 * kDistance);
     }
   }
 }
