@@ -2,8 +2,9 @@
 // lookups.
 //
 // Open() maps the file and checks it once: magic, version, sizes, checksum, and every reference
-// between tables (string references, file indexes, parents, slices), so a lookup never reads outside the
-// mapping even if the file is corrupt. There is no parsing step: lookups read the tables in place.
+// between tables (string references, file indexes, parents, slices), so a lookup never reads
+// outside the mapping even if the file is corrupt. There is no parsing step: lookups read the
+// tables in place.
 //
 // Thread-safe after construction: any number of threads may call Lookup concurrently. Strings in a
 // LookupResult point into the mapping and live as long as the SymbolIndex.
