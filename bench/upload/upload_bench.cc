@@ -199,11 +199,22 @@ int main(int argc, char** argv) {
   std::string only;
   std::string reference;
   std::string remove_trees = "each";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::string(argv[i]) == "--reps") reps = std::atoi(argv[i + 1]);
-    if (std::string(argv[i]) == "--bundles") only = argv[i + 1];
-    if (std::string(argv[i]) == "--reference-binary") reference = fs::canonical(argv[i + 1]);
-    if (std::string(argv[i]) == "--remove-trees") remove_trees = std::string(argv[i + 1]);
+  for (int i = 1; i < argc; i += 2) {
+    std::string flag = argv[i];
+    if (i + 1 >= argc || (flag != "--reps" && flag != "--bundles" && flag != "--reference-binary" &&
+                          flag != "--remove-trees")) {
+      std::cerr << "usage: upload_bench [--reps N] [--bundles a,b,..] [--reference-binary PATH] "
+                   "[--remove-trees each|end]\n";
+      return 2;
+    }
+    if (flag == "--reps") reps = std::atoi(argv[i + 1]);
+    if (flag == "--bundles") only = argv[i + 1];
+    if (flag == "--reference-binary") reference = fs::canonical(argv[i + 1]);
+    if (flag == "--remove-trees") remove_trees = std::string(argv[i + 1]);
+  }
+  if (reps < 1) {
+    std::cerr << "--reps must be a positive number\n";
+    return 2;
   }
   if (remove_trees != "each" && remove_trees != "end") {
     std::cerr << "--remove-trees must be each or end\n";
