@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <stdexcept>
 
 extern char** environ;
 
@@ -9,13 +10,20 @@ namespace sigil::server {
 
 void ConfigFlags::Bind(CLI::App& command, std::vector<std::string> shown) {
   command.add_option("--config", config_file_, "TOML configuration file (also SIGIL_CONFIG)");
+  size_t listed_count = 0;
   for (const auto& s : ListSettings()) {
     std::string help = s.help + " [" + s.env +
                        "; default: " + (s.default_value.empty() ? "\"\"" : s.default_value) + "]";
-    bool listed = shown.empty() || std::find(shown.begin(), shown.end(), s.name) != shown.end();
+    bool named = std::find(shown.begin(), shown.end(), s.name) != shown.end();
+    listed_count += named;
+    bool listed = shown.empty() || named;
     // CLI11 leaves options of the empty group out of --help.
     options_[s.name] =
         command.add_option(s.flag, values_[s.name], help)->group(listed ? "Settings" : "");
+  }
+  // A name that is not a setting would silently hide nothing and list nothing: a programming error.
+  if (listed_count != shown.size()) {
+    throw std::logic_error("ConfigFlags::Bind: a shown setting name is not a setting");
   }
   if (!shown.empty()) {
     command.footer(
