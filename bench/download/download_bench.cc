@@ -78,11 +78,17 @@ std::string g_nginx_pid_file;  // set once nginx runs, so every exit path stops 
 
 volatile pid_t g_nginx_pid = 0;  // for the signal handler
 
-void StopNginx() {
-  if (g_nginx_pid_file.empty()) return;
+// nginx's pid from its pid file, 0 when unreadable.
+pid_t ReadNginxPid() {
   std::ifstream pid_in(g_nginx_pid_file);
   long pid = 0;
-  if (pid_in >> pid && pid > 0) ::kill(static_cast<pid_t>(pid), SIGQUIT);
+  return pid_in >> pid && pid > 0 ? static_cast<pid_t>(pid) : 0;
+}
+
+void StopNginx() {
+  if (g_nginx_pid_file.empty()) return;
+  pid_t pid = g_nginx_pid > 0 ? g_nginx_pid : ReadNginxPid();
+  if (pid > 0) ::kill(pid, SIGQUIT);
   g_nginx_pid_file.clear();
   g_nginx_pid = 0;
 }
@@ -94,9 +100,7 @@ extern "C" void OnTerminate(int sig) {
 }
 
 void RememberNginxPid() {
-  std::ifstream pid_in(g_nginx_pid_file);
-  long pid = 0;
-  if (pid_in >> pid && pid > 0) g_nginx_pid = static_cast<pid_t>(pid);
+  g_nginx_pid = ReadNginxPid();
   std::signal(SIGINT, OnTerminate);
   std::signal(SIGTERM, OnTerminate);
 }
