@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/hashing.h"
+
 namespace sigil {
 namespace {
 
@@ -307,14 +309,9 @@ std::string Md5Stream::FinishHex() {
   for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(bits >> (8 * i));
   std::string_view tail_len(reinterpret_cast<const char*>(len), 8);
   FillTail(&tail_len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex(32, '0');
-  for (int i = 0; i < 16; ++i) {
-    unsigned char byte = static_cast<unsigned char>(h_[i / 4] >> (8 * (i % 4)));
-    hex[2 * i] = kHex[byte >> 4];
-    hex[2 * i + 1] = kHex[byte & 15];
-  }
-  return hex;
+  char digest[16];
+  for (int i = 0; i < 16; ++i) digest[i] = static_cast<char>(h_[i / 4] >> (8 * (i % 4)));
+  return HexEncode(std::string_view(digest, sizeof digest));
 }
 
 bool Md5ManyHasSimd() {
