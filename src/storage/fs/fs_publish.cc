@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/hashing.h"
+#include "common/symbol_key.h"
 #include "storage/fs/fs_sidecar.h"
 
 namespace sigil::storage::fs {
@@ -52,11 +53,7 @@ Status Fsync(int fd, std::string_view what) {
 // Bytes read per pread when an etag needs the MD5 of a pending object's bytes.
 constexpr size_t kReadBackChunk = 256 * 1024;
 
-bool IsMd5Hex(std::string_view s) {
-  return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-         });
-}
+bool IsMd5Hex(std::string_view s) { return s.size() == 32 && IsHex(s); }
 
 bool HasOriginalMd5(const PutOptions& options) {
   auto md5 = options.metadata.find("original_md5_hash");
@@ -203,8 +200,14 @@ Result<std::string> PendingEtag(const FsPendingObject& object, const PutOptions&
     ssize_t n =
         ::pread(object.temp().fd.get(), buf.get(), kReadBackChunk, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus(errno, "reading back a pending object");
-    if (n == 0) return Internal("pending object shorter than written");
+    if (n < 0) {
+      return ErrnoStatus(errno, "reading back pending object temp file " + object.temp().name);
+    }
+    if (n == 0) {
+      return Internal("pending object temp file " + object.temp().name + " ends at byte " +
+                      std::to_string(offset) + " of the " + std::to_string(object.size()) +
+                      " written");
+    }
     digest.Update(buf.get(), static_cast<size_t>(n));
     offset += static_cast<uint64_t>(n);
   }
