@@ -17,6 +17,19 @@ Status TooBig(const ArchiveMember& m) {
                          std::to_string(m.size) + " bytes; refusing a possible zip bomb");
 }
 
+// Read and ReadKeepingDeflate: every chunk of a MemberStream to `consume`; then the stream's
+// exact().
+Result<bool> ReadAll(MemberReader& reader, const ArchiveMember& member,
+                     const MemberReader::Consumer& consume, const MemberReader::Consumer* raw) {
+  SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<MemberStream> stream,
+                         MemberStream::Open(reader, member, raw));
+  for (;;) {
+    SIGIL_ASSIGN_OR_RETURN(std::string_view chunk, stream->Next());
+    if (chunk.empty()) return stream->exact();
+    SIGIL_RETURN_IF_ERROR(consume(chunk));
+  }
+}
+
 }  // namespace
 
 MemberReader::MemberReader(ZipHandle zip) : zip_(std::move(zip)) {}
@@ -28,24 +41,12 @@ Result<std::unique_ptr<MemberReader>> MemberReader::Open(const ArchiveFile& arch
 }
 
 Status MemberReader::Read(const ArchiveMember& member, const Consumer& consume) {
-  SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<MemberStream> stream,
-                         MemberStream::Open(*this, member, nullptr));
-  for (;;) {
-    SIGIL_ASSIGN_OR_RETURN(std::string_view chunk, stream->Next());
-    if (chunk.empty()) return Status::Ok();
-    SIGIL_RETURN_IF_ERROR(consume(chunk));
-  }
+  return ReadAll(*this, member, consume, nullptr).status();
 }
 
 Result<bool> MemberReader::ReadKeepingDeflate(const ArchiveMember& member, const Consumer& consume,
                                               const Consumer& raw) {
-  SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<MemberStream> stream,
-                         MemberStream::Open(*this, member, &raw));
-  for (;;) {
-    SIGIL_ASSIGN_OR_RETURN(std::string_view chunk, stream->Next());
-    if (chunk.empty()) return stream->exact();
-    SIGIL_RETURN_IF_ERROR(consume(chunk));
-  }
+  return ReadAll(*this, member, consume, &raw);
 }
 
 Result<std::unique_ptr<MemberStream>> MemberStream::Open(MemberReader& reader,

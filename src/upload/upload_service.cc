@@ -322,12 +322,12 @@ void UploadService::PrepareMembers(const ArchiveFile& archive, std::vector<Membe
         (lanes.empty() || in_flight * balance.threads.load(std::memory_order_relaxed) <=
                               balance.in_flight.load(std::memory_order_relaxed))) {
       size_t i = next.fetch_add(1, std::memory_order_relaxed);
-      if (i < works.size() && !reader) {
-        auto opened = MemberReader::Open(archive);
-        if (!opened.ok()) return error.Set(opened.status());
-        reader = std::move(opened).value();
-      }
       if (i < works.size()) {
+        if (!reader) {
+          auto opened = MemberReader::Open(archive);
+          if (!opened.ok()) return error.Set(opened.status());
+          reader = std::move(opened).value();
+        }
         MemberWork& w = works[order[i]];
         lanes.push_back(&w);
         in_flight += w.member->size;
