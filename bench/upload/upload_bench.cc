@@ -34,6 +34,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <system_error>
 
 #include "api/upload_handlers.h"
 #include "bundle_generator.h"
@@ -209,7 +210,14 @@ int main(int argc, char** argv) {
     }
     if (flag == "--reps") reps = std::atoi(argv[i + 1]);
     if (flag == "--bundles") only = argv[i + 1];
-    if (flag == "--reference-binary") reference = fs::canonical(argv[i + 1]);
+    if (flag == "--reference-binary") {
+      std::error_code ec;
+      reference = fs::canonical(argv[i + 1], ec);
+      if (ec) {
+        std::cerr << "--reference-binary " << argv[i + 1] << ": " << ec.message() << "\n";
+        return 2;
+      }
+    }
     if (flag == "--remove-trees") remove_trees = std::string(argv[i + 1]);
   }
   if (reps < 1) {
