@@ -148,22 +148,27 @@ TEST_F(FsPendingPutTest, EtagsFromTheOriginalMd5OrTheStoredBytes) {
   gz.metadata = {{"original_size", "3"}, {"original_md5_hash", Md5Hex("abc")}};
   PutOptions not_md5 = gz;
   not_md5.metadata["original_md5_hash"] = "0123abcd";
+  PutOptions not_hex = gz;  // 32 characters, but not all hex digits
+  not_hex.metadata["original_md5_hash"] = std::string(31, 'a') + "g";
   std::string big(3 << 20, 'q');  // read back in several chunks
   big[12345] = 'r';
   auto one = Pending(*store_, "gzip stream one");
   auto two = Pending(*store_, "gzip stream two");
   auto three = Pending(*store_, "stored bytes");
   auto four = Pending(*store_, big);
+  auto five = Pending(*store_, "more stored bytes");
   std::vector<PendingCommit> batch{{"k/1/one", gz, one.get()},
                                    {"k/1/two", gz, two.get()},
                                    {"k/2/three", not_md5, three.get()},
-                                   {"k/2/four", {}, four.get()}};
+                                   {"k/2/four", {}, four.get()},
+                                   {"k/2/five", not_hex, five.get()}};
   ASSERT_TRUE(store_->CommitPuts(batch).ok());
   const std::string etag_one = store_->Head("k/1/one")->etag;
   EXPECT_EQ(etag_one, "\"" + Md5Hex("abc") + "-" + Crc32Hex("gzip stream one") + "-15\"");
   EXPECT_NE(store_->Head("k/1/two")->etag, etag_one);
   EXPECT_EQ(store_->Head("k/2/three")->etag, "\"" + Md5Hex("stored bytes") + "\"");
   EXPECT_EQ(store_->Head("k/2/four")->etag, "\"" + Md5Hex(big) + "\"");
+  EXPECT_EQ(store_->Head("k/2/five")->etag, "\"" + Md5Hex("more stored bytes") + "\"");
   // Rewriting the same bytes gives the same etag (a client's cached copy stays valid).
   auto again = Pending(*store_, "gzip stream one");
   std::vector<PendingCommit> rewrite{{"k/1/one", gz, again.get()}};
