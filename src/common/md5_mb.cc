@@ -1,6 +1,8 @@
 #include "common/md5_mb.h"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
