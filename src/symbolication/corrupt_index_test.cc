@@ -166,7 +166,31 @@ TEST(CorruptIndexTest, StringReferencesPastTheStringDataAreRejected) {
     auto idx = SymbolIndex::FromBytes(bad, OpenOptions{.verify_checksum = false});
     ASSERT_FALSE(idx.ok()) << c.message;
     EXPECT_NE(idx.status().message().find(c.message), std::string::npos) << idx.status().message();
+    // A size that overflows 32 bits when added to its offset (a u32 sum would wrap to 0 and pass).
+    // For a symbol this sets both flag bits too; its size is then 1 GiB - 1.
+    bad = good;
+    const uint32_t wrap[2] = {1, 0xFFFFFFFFu};
+    std::memcpy(bad.data() + c.at, wrap, sizeof(wrap));
+    idx = SymbolIndex::FromBytes(bad, OpenOptions{.verify_checksum = false});
+    ASSERT_FALSE(idx.ok()) << c.message << " (size)";
+    EXPECT_NE(idx.status().message().find(c.message), std::string::npos) << idx.status().message();
   }
+}
+
+// InlineStarts must hold one start per inline node. Its size is moved by one u32 within its 8-byte
+// padding, so every later section keeps its offset and only the count is wrong.
+TEST(CorruptIndexTest, InlineStartCountMustMatchTheInlineNodes) {
+  std::string good = BuildFrom("symbols/ssltunnel/8A07C88A3DA44E20A3490D88791183060/ssltunnel.sym");
+  format::Header h = LayoutOf(good).header;
+  ASSERT_GT(h.section_sizes[format::kInlines], 0u);
+  uint64_t& starts_size = h.section_sizes[format::kInlineStarts];
+  starts_size = starts_size % 8 == 0 ? starts_size - 4 : starts_size + 4;
+  std::string bad = good;
+  std::memcpy(bad.data(), &h, sizeof(h));
+  auto idx = SymbolIndex::FromBytes(bad, OpenOptions{.verify_checksum = false});
+  ASSERT_FALSE(idx.ok());
+  EXPECT_NE(idx.status().message().find("inline start count mismatch"), std::string::npos)
+      << idx.status().message();
 }
 
 TEST(CorruptIndexTest, OlderFormatVersionIsRejectedByName) {

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <iterator>
 
 namespace sigil::symbolication {
 namespace {
@@ -136,7 +137,6 @@ Result<std::unique_ptr<SymbolIndex>> SymbolIndex::FromBytes(std::string bytes,
 Result<std::unique_ptr<SymbolIndex>> SymbolIndex::Init(std::unique_ptr<SymbolIndex> index,
                                                        const OpenOptions& options) {
   SIGIL_RETURN_IF_ERROR(index->Validate(options));
-  index->batch_prefetch_min_bytes_ = options.batch_prefetch_min_bytes;
   index->large_ = index->size_ >= options.batch_prefetch_min_bytes;
   return index;
 }
@@ -224,13 +224,17 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   if ((h.flags & ~f::kStringsDeflated) != 0) return Corrupt("unknown flags");
   SIGIL_RETURN_IF_ERROR(InflateStrings());
 
-  // Every string reference lies inside the (inflated) string data.
-  auto string_ok = [&](f::StringRef ref) {
-    return uint64_t{ref.offset} + ref.size <= string_data_size_;
+  // Every string reference lies inside the (inflated) string data; the error names the record.
+  auto check_string = [&](f::StringRef ref, const char* what, uint64_t index) {
+    if (uint64_t{ref.offset} + ref.size <= string_data_size_) return Status::Ok();
+    return Corrupt(std::string(what) + " " + std::to_string(index) + " (offset " +
+                   std::to_string(ref.offset) + ", size " + std::to_string(ref.size) +
+                   ") ends past the string data (" + std::to_string(string_data_size_) + " bytes)");
   };
-  for (f::StringRef ref :
-       {h.module_os, h.module_arch, h.module_id, h.module_name, h.code_id, h.code_file}) {
-    if (!string_ok(ref)) return Corrupt("module string out of bounds");
+  const f::StringRef module_strings[] = {h.module_os,   h.module_arch, h.module_id,
+                                         h.module_name, h.code_id,     h.code_file};
+  for (uint64_t i = 0; i < std::size(module_strings); ++i) {
+    SIGIL_RETURN_IF_ERROR(check_string(module_strings[i], "module string", i));
   }
   if (counts[f::kRangeEntries] != ranges_count_ + 1) return Corrupt("range entry count mismatch");
   // The direct table: one entry per bucket (at most one bucket per range) and a last one; each
@@ -256,8 +260,9 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   }
   for (uint64_t i = 0; i < symbols_count_; ++i) {
     const f::SymbolRecord& sym = symbols_[i];
-    if (!string_ok(f::StringRef{sym.name_offset, sym.name_size_flags & f::kSymbolNameSizeMask}))
-      return Corrupt("symbol name out of bounds");
+    SIGIL_RETURN_IF_ERROR(
+        check_string(f::StringRef{sym.name_offset, sym.name_size_flags & f::kSymbolNameSizeMask},
+                     "symbol name", i));
   }
   if (entries_[ranges_count_].line_pos != line_stream_size_ ||
       entries_[ranges_count_].skip_begin != skips_count_ ||
@@ -283,7 +288,10 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   }
   // Line entries are not checked here: the decoder stays inside its range's bytes and every file
   // index it yields goes through File(), which answers "" when out of bounds.
-  if (counts[f::kInlineStarts] != inlines_count_) return Corrupt("inline start count mismatch");
+  if (counts[f::kInlineStarts] != inlines_count_) {
+    return Corrupt("inline start count mismatch: " + std::to_string(counts[f::kInlineStarts]) +
+                   " starts for " + std::to_string(inlines_count_) + " inline nodes");
+  }
   for (uint64_t i = 0; i < inlines_count_; ++i) {
     const f::InlineNode& n = inlines_[i];
     if (n.parent != f::kNone && n.parent >= i) return Corrupt("inline parent out of order");
@@ -291,7 +299,7 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   }
   for (uint64_t i = 0; i < sites_count_; ++i) {
     const f::InlineSite& site = sites_[i];
-    if (!string_ok(site.name)) return Corrupt("inline name out of bounds");
+    SIGIL_RETURN_IF_ERROR(check_string(site.name, "inline name", i));
     if (site.call_file != f::kCallFileFromLine && site.call_file >= files_count_)
       return Corrupt("inline call file out of bounds");
   }
@@ -303,7 +311,7 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
     }
   }
   for (uint64_t i = 0; i < files_count_; ++i) {
-    if (!string_ok(files_[i])) return Corrupt("file name out of bounds");
+    SIGIL_RETURN_IF_ERROR(check_string(files_[i], "file name", i));
   }
   return Status::Ok();
 }
@@ -370,7 +378,7 @@ void SymbolIndex::LookupBatch(std::span<const uint64_t> addresses,
                               std::span<LookupResult> results) const {
   constexpr size_t kGroup = 16;
   const size_t n = std::min(addresses.size(), results.size());
-  if (size_ < batch_prefetch_min_bytes_) {
+  if (!large_) {
     // Cache-resident: the staged walk would only add work.
     for (size_t i = 0; i < n; ++i) Lookup(addresses[i], &results[i]);
     return;

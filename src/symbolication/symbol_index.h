@@ -123,8 +123,9 @@ class SymbolIndex {
   std::string strings_inflated_;
   const char* data_ = nullptr;
   uint64_t size_ = 0;
-  uint64_t batch_prefetch_min_bytes_ = 0;
-  bool large_ = false;  // at least batch_prefetch_min_bytes_: searches prefetch their next probes
+  // At least OpenOptions::batch_prefetch_min_bytes: LookupBatch walks stage by stage and the
+  // searches prefetch their next probes.
+  bool large_ = false;
 
   const format::Header* header_ = nullptr;
   const format::SymbolRecord* symbols_ = nullptr;
