@@ -1050,7 +1050,7 @@ class Builder : public SymVisitor {
     // String ids become (offset, size) references now that the string data is complete.
     for (f::SymbolRecord& sym : symbols) {
       const f::StringRef name = strings_.Ref(sym.name_offset);
-      if (name.size > f::kSymbolNameSizeMask) return TooLarge("a symbol name is longer than 1 GiB");
+      if (name.size > f::kSymbolNameSizeMask) return TooLarge("a symbol name of 1 GiB or more");
       sym.name_offset = name.offset;
       sym.name_size_flags |= name.size;
     }
