@@ -16,15 +16,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Tail(const std::string& s) { return s.size() > 2000 ? s.substr(s.size() - 2000) : s; }
-
 // An unsigned HEAD of the bucket (s3rver lets anonymous requests through); the HTTP status or 0.
 long HeadBucket(int port, const std::string& bucket) {
   CURL* curl = curl_easy_init();
@@ -38,21 +29,6 @@ long HeadBucket(int port, const std::string& bucket) {
   if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(curl);
   return status;
-}
-
-// The port from s3rver's "S3rver listening on 127.0.0.1:PORT" log line; 0 until it appears.
-uint16_t ListeningPort(const std::string& log) {
-  static constexpr std::string_view kPrefix = "S3rver listening on ";
-  size_t at = log.find(kPrefix);
-  if (at == std::string::npos) return 0;
-  size_t begin = at + kPrefix.size();
-  size_t end = log.find_first_not_of("0123456789.:", begin);
-  if (end == std::string::npos) return 0;  // the line is not complete yet
-  size_t colon = log.rfind(':', end);
-  if (colon == std::string::npos || colon < begin || colon + 1 >= end || end - colon - 1 > 5)
-    return 0;
-  unsigned long port = std::stoul(log.substr(colon + 1, end - colon - 1));
-  return port <= 65535 ? static_cast<uint16_t>(port) : 0;
 }
 
 }  // namespace
@@ -86,15 +62,17 @@ Result<std::unique_ptr<S3rver>> S3rver::Start(S3rverOptions options) {
   SIGIL_RETURN_IF_ERROR(server->process_.Spawn(argv, log));
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   while (Clock::now() < deadline) {
-    std::string text = ReadAll(log);
-    if (server->port_ == 0) server->port_ = ListeningPort(text);
+    if (server->port_ == 0) {
+      std::string address = AddressAfter(ReadLog(log), "S3rver listening on ");
+      if (!address.empty()) server->port_ = std::stoi(address.substr(address.rfind(':') + 1));
+    }
     if (server->port_ != 0 && HeadBucket(server->port_, o.bucket) == 200) return server;
     if (!server->process_.Running()) {
-      return Internal("s3rver exited during startup; log:\n" + Tail(ReadAll(log)));
+      return Internal("s3rver exited during startup; log:\n" + LogTail(log));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return Internal("s3rver did not answer within 30 s; log:\n" + Tail(ReadAll(log)));
+  return Internal("s3rver did not answer within 30 s; log:\n" + LogTail(log));
 }
 
 S3rver::~S3rver() {

@@ -65,15 +65,6 @@ Result<std::string> MakeTempDir(const std::string& kind) {
   return pattern;
 }
 
-std::string LogTail(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string all = ss.str();
-  constexpr size_t kTail = 2000;
-  return all.size() > kTail ? all.substr(all.size() - kTail) : all;
-}
-
 // One request/response exchange; true if the response starts with `expect`.
 bool Probe(const sockaddr* addr, socklen_t addr_len, std::string_view request,
            std::string_view expect) {
@@ -146,6 +137,31 @@ std::string PgBin(const std::string& tool) {
 }
 
 }  // namespace
+
+std::string ReadLog(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string LogTail(const std::string& path) {
+  std::string all = ReadLog(path);
+  constexpr size_t kTail = 2000;
+  return all.size() > kTail ? all.substr(all.size() - kTail) : all;
+}
+
+std::string AddressAfter(const std::string& log, std::string_view prefix) {
+  size_t at = log.find(prefix);
+  if (at == std::string::npos) return "";
+  size_t begin = at + prefix.size();
+  size_t end = log.find_first_not_of("0123456789.:", begin);
+  if (end == std::string::npos) return "";  // the line is not complete yet
+  std::string address = log.substr(begin, end - begin);
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) return "";
+  return address;
+}
 
 int FreeLoopbackPort() {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -28,6 +29,15 @@ namespace sigil::testing {
 // A currently free TCP port on 127.0.0.1 (the OS picks it; racy, so the servers retry on bind
 // failure).
 int FreeLoopbackPort();
+
+// A child's whole log file ("" when unreadable), and its last 2000 bytes for error messages.
+std::string ReadLog(const std::string& path);
+std::string LogTail(const std::string& path);
+
+// The "host:port" printed right after `prefix` in a server's log ("... listening on
+// 127.0.0.1:PORT"), or "" until that line is complete (the address must be followed by another
+// character).
+std::string AddressAfter(const std::string& log, std::string_view prefix);
 
 // One child process with its output in a log file. Killed (SIGKILL) and reaped on destruction.
 class ChildProcess {

@@ -13,29 +13,10 @@
 namespace sigil::testing {
 namespace {
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string MakeTempDir() {
   char tmpl[] = "/tmp/sigil-proc-XXXXXX";
   const char* d = mkdtemp(tmpl);
   return d ? d : "/tmp";
-}
-
-// "host:port" from the log line "sigil listening on http://127.0.0.1:PORT", "" until it appears.
-std::string ListeningAddress(const std::string& log) {
-  static constexpr std::string_view kPrefix = "sigil listening on http://";
-  size_t at = log.find(kPrefix);
-  if (at == std::string::npos) return "";
-  size_t begin = at + kPrefix.size();
-  size_t end = log.find_first_not_of("0123456789.:", begin);
-  if (end == std::string::npos) return "";  // the line is not complete yet
-  std::string address = log.substr(begin, end - begin);
-  return address.find(':') == std::string::npos ? "" : address;
 }
 
 // The 64-hex-digit key printed on the line after "created admin token", "" when there is none.
@@ -88,8 +69,8 @@ CommandOutput RunSigil(const std::vector<std::string>& args, std::chrono::second
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  result.out = ReadAll(out_path);
-  result.err += ReadAll(err_path);
+  result.out = ReadLog(out_path);
+  result.err += ReadLog(err_path);
   std::remove(out_path.c_str());
   std::remove(err_path.c_str());
   rmdir(dir.c_str());
@@ -106,8 +87,8 @@ Result<std::unique_ptr<SigilProcess>> SigilProcess::Start(
   SIGIL_RETURN_IF_ERROR(p->process_.Spawn(argv, p->log_path_));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
-    std::string log = ReadAll(p->log_path_);
-    if (std::string address = ListeningAddress(log); !address.empty()) {
+    std::string log = ReadLog(p->log_path_);
+    if (std::string address = AddressAfter(log, "sigil listening on http://"); !address.empty()) {
       p->address_ = address;
       p->admin_token_ = AdminToken(log);
       return p;
@@ -115,7 +96,7 @@ Result<std::unique_ptr<SigilProcess>> SigilProcess::Start(
     if (!p->process_.Running()) return Internal("sigil exited before listening:\n" + log);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return DeadlineExceeded("sigil did not start listening within 30 s:\n" + ReadAll(p->log_path_));
+  return DeadlineExceeded("sigil did not start listening within 30 s:\n" + ReadLog(p->log_path_));
 }
 
 SigilProcess::~SigilProcess() {
@@ -124,7 +105,7 @@ SigilProcess::~SigilProcess() {
   rmdir(dir_.c_str());
 }
 
-std::string SigilProcess::Log() const { return ReadAll(log_path_); }
+std::string SigilProcess::Log() const { return ReadLog(log_path_); }
 
 int SigilProcess::Stop(std::chrono::milliseconds timeout) {
   process_.Signal(SIGTERM);
