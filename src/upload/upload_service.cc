@@ -303,23 +303,34 @@ void UploadService::PrepareMembers(const ArchiveFile& archive, std::vector<Membe
   } close_streams{lanes};
   std::vector<Md5Stream*> md5s;
   std::vector<std::string_view> chunks;
-  uint64_t in_flight = 0;  // bytes this thread's lanes have still to read (as declared)
-  balance.threads.fetch_add(1, std::memory_order_relaxed);
-  struct Leave {
+  // Bytes this thread's lanes have still to read (as declared), mirrored into `balance` so every
+  // thread sees the total; the thread and its remaining bytes leave `balance` with this scope.
+  struct InFlight {
     PhaseBalance& balance;
-    uint64_t& in_flight;
-    ~Leave() {
-      balance.in_flight.fetch_sub(in_flight, std::memory_order_relaxed);
+    uint64_t mine = 0;
+    explicit InFlight(PhaseBalance& b) : balance(b) {
+      balance.threads.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~InFlight() {
+      balance.in_flight.fetch_sub(mine, std::memory_order_relaxed);
       balance.threads.fetch_sub(1, std::memory_order_relaxed);
     }
-  } leave{balance, in_flight};
+    void Add(uint64_t n) {
+      mine += n;
+      balance.in_flight.fetch_add(n, std::memory_order_relaxed);
+    }
+    void Sub(uint64_t n) {
+      mine -= n;
+      balance.in_flight.fetch_sub(n, std::memory_order_relaxed);
+    }
+  } in_flight(balance);
   while (!error.failed()) {
     // One new member per round, and only while this thread holds no more than its share of the
     // bytes in flight: members in one thread progress at the same pace (so their MD5s can share
     // SIMD rounds), so a thread holding a large member must take fewer others, or it would be left
     // reading long after the other threads ran out of members.
     if (lanes.size() < kLanes &&
-        (lanes.empty() || in_flight * balance.threads.load(std::memory_order_relaxed) <=
+        (lanes.empty() || in_flight.mine * balance.threads.load(std::memory_order_relaxed) <=
                               balance.in_flight.load(std::memory_order_relaxed))) {
       size_t i = next.fetch_add(1, std::memory_order_relaxed);
       if (i < works.size()) {
@@ -330,8 +341,7 @@ void UploadService::PrepareMembers(const ArchiveFile& archive, std::vector<Membe
         }
         MemberWork& w = works[order[i]];
         lanes.push_back(&w);
-        in_flight += w.member->size;
-        balance.in_flight.fetch_add(w.member->size, std::memory_order_relaxed);
+        in_flight.Add(w.member->size);
         Status s = StartMember(w, *reader);
         if (!s.ok()) return error.Set(std::move(s));
       }
@@ -351,16 +361,14 @@ void UploadService::PrepareMembers(const ArchiveFile& archive, std::vector<Membe
           lanes.erase(lanes.begin() + static_cast<std::ptrdiff_t>(l));
         } else {
           // Read again from the start.
-          in_flight += w.member->size;
-          balance.in_flight.fetch_add(w.member->size, std::memory_order_relaxed);
+          in_flight.Add(w.member->size);
           ++l;
         }
         continue;
       }
       Status s = ConsumeChunk(w, *chunk);
       if (!s.ok()) return error.Set(std::move(s));
-      in_flight -= chunk->size();
-      balance.in_flight.fetch_sub(chunk->size(), std::memory_order_relaxed);
+      in_flight.Sub(chunk->size());
       if (Md5Stream* md5 = w.scan->md5()) {
         md5s.push_back(md5);
         chunks.push_back(*chunk);
