@@ -119,6 +119,10 @@ TEST(SymbolIndexTest, OutOfOrderFuncsAndLateFileRecordsAnswerTheSame) {
   for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) reversed += *it;
   for (size_t i = 0; i < blocks.size(); ++i) files_last += blocks[i];
   files_last += files;
+  // Both at once: no FUNC is coded as it ends and the uncoded ones are put in address order.
+  std::string reversed_files_last = head;
+  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) reversed_files_last += *it;
+  reversed_files_last += files;
   auto open = [](const std::string& sym) {
     auto built = BuildIndex(sym);
     EXPECT_TRUE(built.ok());
@@ -127,7 +131,7 @@ TEST(SymbolIndexTest, OutOfOrderFuncsAndLateFileRecordsAnswerTheSame) {
   std::unique_ptr<SymbolIndex> expected = open(in_order);
   std::mt19937_64 rng(9);
   size_t with_file = 0;
-  for (const std::string& variant : {reversed, files_last}) {
+  for (const std::string& variant : {reversed, files_last, reversed_files_last}) {
     std::unique_ptr<SymbolIndex> index = open(variant);
     LookupResult a, b;
     for (int i = 0; i < 20000; ++i) {
