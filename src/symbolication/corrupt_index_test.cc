@@ -193,6 +193,32 @@ TEST(CorruptIndexTest, InlineStartCountMustMatchTheInlineNodes) {
       << idx.status().message();
 }
 
+// A parent in another range's block would send the lookups' parent walk into another function's
+// inline nodes (wrong frames from a crafted file): rejected at open.
+TEST(CorruptIndexTest, InlineParentMustBeAnEarlierNodeOfItsRange) {
+  std::string good = BuildFrom("symbols/ssltunnel/8A07C88A3DA44E20A3490D88791183060/ssltunnel.sym");
+  const auto [h, offsets] = LayoutOf(good);
+  size_t ranges = h.section_sizes[format::kRangeEntries] / sizeof(format::RangeEntry);
+  const auto* entries =
+      reinterpret_cast<const format::RangeEntry*>(good.data() + offsets[format::kRangeEntries]);
+  uint32_t node = format::kNone;
+  for (size_t i = 0; i + 1 < ranges && node == format::kNone; ++i) {
+    if (entries[i].inline_begin > 0 && entries[i + 1].inline_begin > entries[i].inline_begin)
+      node = entries[i].inline_begin;  // the first node of a range that is not the first block
+  }
+  ASSERT_NE(node, format::kNone);
+  std::string bad = good;
+  const uint32_t other_range = 0;  // node 0 lies in an earlier range's block
+  std::memcpy(bad.data() + offsets[format::kInlines] + node * sizeof(format::InlineNode) +
+                  offsetof(format::InlineNode, parent),
+              &other_range, sizeof(other_range));
+  auto idx = SymbolIndex::FromBytes(bad, OpenOptions{.verify_checksum = false});
+  ASSERT_FALSE(idx.ok());
+  EXPECT_NE(idx.status().message().find("is not an earlier node of its range"), std::string::npos)
+      << idx.status().message();
+  EXPECT_TRUE(SymbolIndex::FromBytes(good, OpenOptions{.verify_checksum = false}).ok());
+}
+
 TEST(CorruptIndexTest, OlderFormatVersionIsRejectedByName) {
   std::string good = BuildFrom("breakpad-format/module1.out");
   for (uint32_t version : {1u, format::kIndexVersion + 1}) {

@@ -285,6 +285,15 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
       if (skips_[k].pos < e.line_pos || skips_[k].pos > next.line_pos)
         return Corrupt("line skip out of its range");
     }
+    // An inline node's parent precedes it in its own range's block, so the lookups' parent walk
+    // ends and never strays into another function's nodes.
+    for (uint32_t k = e.inline_begin; k < next.inline_begin; ++k) {
+      uint32_t parent = inlines_[k].parent;
+      if (parent != f::kNone && (parent >= k || parent < e.inline_begin)) {
+        return Corrupt("inline node " + std::to_string(k) + ": parent " + std::to_string(parent) +
+                       " is not an earlier node of its range");
+      }
+    }
   }
   // Line entries are not checked here: the decoder stays inside its range's bytes and every file
   // index it yields goes through File(), which answers "" when out of bounds.
@@ -294,7 +303,6 @@ Status SymbolIndex::Validate(const OpenOptions& options) {
   }
   for (uint64_t i = 0; i < inlines_count_; ++i) {
     const f::InlineNode& n = inlines_[i];
-    if (n.parent != f::kNone && n.parent >= i) return Corrupt("inline parent out of order");
     if ((n.site & f::kSiteMask) >= sites_count_) return Corrupt("inline site out of bounds");
   }
   for (uint64_t i = 0; i < sites_count_; ++i) {
@@ -527,7 +535,7 @@ bool SymbolIndex::Resolve(uint64_t idx, uint64_t address, LookupResult* r, uint6
         call_file = site.call_file == f::kCallFileFromLine ? line_file : File(site.call_file);
         call_line = site.call_line;
       }
-      if (node.parent >= n) break;  // kNone (checked at open: a parent precedes its child)
+      if (node.parent >= n) break;  // kNone (checked at open: an earlier node of the range)
       n = node.parent;
     }
     r->file = call_file;
