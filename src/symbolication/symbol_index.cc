@@ -369,27 +369,11 @@ uint64_t SymbolIndex::Bucket(uint64_t address) const {
 uint64_t SymbolIndex::FindRange(uint64_t address) const {
   if (ranges_count_ == 0 || address < starts_[0]) return kNoRange;
   // The bucket's entries bound the search to the few ranges that start inside it.
-  return RangeInBucket(Bucket(address), address);
-}
-
-uint64_t SymbolIndex::RangeInBucket(uint64_t b, uint64_t address) const {
+  const uint64_t b = Bucket(address);
   const uint64_t lo = direct_[b], hi = uint64_t{direct_[b + 1]} + 1;
   return (large_ ? UpperBoundArray(starts_, lo, hi, address)
                  : UpperBound(lo, hi, address, [&](uint64_t k) { return starts_[k]; })) -
          1;
-}
-
-uint64_t SymbolIndex::SkipAfter(const f::RangeEntry& e, const f::RangeEntry& next,
-                                uint64_t off) const {
-  return UpperBound(e.skip_begin, next.skip_begin, off,
-                    [&](uint64_t k) { return skips_[k].offset; });
-}
-
-uint64_t SymbolIndex::InlineNodeAfter(const f::RangeEntry& e, const f::RangeEntry& next,
-                                      uint64_t off) const {
-  return large_ ? UpperBoundArray(inline_starts_, e.inline_begin, next.inline_begin, off)
-                : UpperBound(e.inline_begin, next.inline_begin, off,
-                             [&](uint64_t k) { return inline_starts_[k]; });
 }
 
 bool SymbolIndex::Lookup(uint64_t address, LookupResult* r) const {
@@ -421,7 +405,9 @@ void SymbolIndex::LookupBatch(std::span<const uint64_t> addresses,
     }
     for (size_t i = 0; i < m; ++i) {
       const uint64_t b = bucket[i];
-      idx[i] = b == kNoRange ? kNoRange : RangeInBucket(b, a[i]);
+      idx[i] = b == kNoRange
+                   ? kNoRange
+                   : UpperBoundArray(starts_, direct_[b], uint64_t{direct_[b + 1]} + 1, a[i]) - 1;
       if (idx[i] != kNoRange) __builtin_prefetch(entries_ + idx[i]);
     }
     for (size_t i = 0; i < m; ++i) {
@@ -441,10 +427,11 @@ void SymbolIndex::LookupBatch(std::span<const uint64_t> addresses,
       if (e.symbol == f::kNone) continue;
       const f::RangeEntry& next = entries_[idx[i] + 1];
       const uint64_t off = a[i] - starts_[idx[i]];
-      const uint64_t si = SkipAfter(e, next, off);
+      const uint64_t si = UpperBound(e.skip_begin, next.skip_begin, off,
+                                     [&](uint64_t k) { return skips_[k].offset; });
       __builtin_prefetch(line_stream_ + (si > e.skip_begin ? skips_[si - 1].pos : e.line_pos));
       skip[i] = si;
-      const uint64_t ni = InlineNodeAfter(e, next, off);
+      const uint64_t ni = UpperBoundArray(inline_starts_, e.inline_begin, next.inline_begin, off);
       if (ni > e.inline_begin) __builtin_prefetch(inlines_ + ni - 1);
       node[i] = ni;
     }
@@ -482,7 +469,9 @@ bool SymbolIndex::Resolve(uint64_t idx, uint64_t address, LookupResult* r, uint6
   // Line record: the last entry at or below the offset (a gap entry means none). Start at the
   // last restart point at or below it, decode forward.
   const f::RangeEntry& next = entries_[idx + 1];
-  const uint64_t si = skip != kNoRange ? skip : SkipAfter(e, next, off);
+  const uint64_t si = skip != kNoRange ? skip
+                                       : UpperBound(e.skip_begin, next.skip_begin, off,
+                                                    [&](uint64_t k) { return skips_[k].offset; });
   const uint8_t* p = line_stream_ + (si > e.skip_begin ? skips_[si - 1].pos : e.line_pos);
   const uint8_t* const end = line_stream_ + next.line_pos;
   uint64_t offset = 0, base_distance = 0;
@@ -517,7 +506,12 @@ bool SymbolIndex::Resolve(uint64_t idx, uint64_t address, LookupResult* r, uint6
   // Inlines: the last node starting at or below the offset, then its ancestors that cover it,
   // innermost first. The innermost gets the line record's file/line, each outer one the call site
   // of the one inside it, the function itself the call site of the outermost.
-  const uint64_t ni = node_hint != kNoRange ? node_hint : InlineNodeAfter(e, next, off);
+  const uint64_t ni =
+      node_hint != kNoRange
+          ? node_hint
+          : (large_ ? UpperBoundArray(inline_starts_, e.inline_begin, next.inline_begin, off)
+                    : UpperBound(e.inline_begin, next.inline_begin, off,
+                                 [&](uint64_t k) { return inline_starts_[k]; }));
   if (ni > e.inline_begin) {
     const std::string_view line_file = r->file;
     std::string_view call_file = r->file;

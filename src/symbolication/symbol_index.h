@@ -111,14 +111,6 @@ class SymbolIndex {
   static constexpr uint64_t kNoRange = ~uint64_t{0};
   uint64_t Bucket(uint64_t address) const;
   uint64_t FindRange(uint64_t address) const;
-  // The searches a lookup runs, shared by Lookup and LookupBatch. RangeInBucket: the last range of
-  // bucket `b` starting at or below `address`. SkipAfter / InlineNodeAfter: the first restart
-  // point / inline node of the range `e` (`next` is the entry after it) starting above `off`.
-  uint64_t RangeInBucket(uint64_t b, uint64_t address) const;
-  uint64_t SkipAfter(const format::RangeEntry& e, const format::RangeEntry& next,
-                     uint64_t off) const;
-  uint64_t InlineNodeAfter(const format::RangeEntry& e, const format::RangeEntry& next,
-                           uint64_t off) const;
   // Answers `address` in range `idx`. `skip` and `node` are the results of the restart-point and
   // inline-node searches when the caller has already done them (LookupBatch), else kNoRange.
   bool Resolve(uint64_t idx, uint64_t address, LookupResult* result, uint64_t skip = kNoRange,
