@@ -18,6 +18,9 @@
 #include <vector>
 
 #include "symbolication/index_format.h"
+#include "symbolication/line_coder.h"
+#include "symbolication/pod_vector.h"
+#include "symbolication/sym_parser_impl.h"
 
 namespace sigil::symbolication {
 namespace {
@@ -274,39 +277,6 @@ class SiteTable {
   std::vector<SiteRaw> sites_;
 };
 
-// Append-only byte buffer written through a pointer: no call per append.
-class ByteSink {
- public:
-  explicit ByteSink(size_t expected) : buf_(expected, '\0') {}
-  // Starts over with room for `expected` bytes.
-  void Reset(size_t expected) {
-    buf_.assign(expected, '\0');
-    used_ = 0;
-  }
-  // Room for `n` more bytes; returns where to write them (valid until the next Room).
-  char* Room(size_t n) {
-    if (used_ + n > buf_.size()) buf_.resize(std::max(buf_.size() * 2, used_ + n));
-    return buf_.data() + used_;
-  }
-  void Commit(const char* end) { used_ = static_cast<size_t>(end - buf_.data()); }
-  size_t size() const { return used_; }
-  const char* data() const { return buf_.data(); }
-
- private:
-  std::string buf_;
-  size_t used_ = 0;
-};
-
-// Appends v as a LEB128 varint at p (at most 10 bytes); returns the end.
-char* PutVarint(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
-
 // One range of a FUNC (a FUNC longer than 4 GiB has several). Its line entries are varint-coded
 // into the builder's stream as soon as the FUNC ends (`encoded`), unless one of them names a FILE
 // id not seen yet: those stay in lines_ until every FILE record is known (Assemble).
@@ -357,7 +327,7 @@ struct FlatNode {
   uint32_t inline_index, range_index;
 };
 
-class Builder : public SymVisitor {
+class Builder final : public SymVisitor {
  public:
   explicit Builder(const BuildOptions& options) : options_(options) {}
 
@@ -375,7 +345,7 @@ class Builder : public SymVisitor {
     AdviseHugePages(nodes_.data(), nodes_.capacity() * sizeof(NodeOut));
     nodes_raw_.reserve(nodes_.capacity());
     AdviseHugePages(nodes_raw_.data(), nodes_raw_.capacity() * sizeof(NodeRaw));
-    out.stats.parse = ParseSym(data, *this, options_.parse);
+    out.stats.parse = internal::ParseSymWith(data, *this, options_.parse);
     FinishFunc();
     if (too_large_)
       return TooLarge("symbol file has more records than the index format allows (2^32)");
@@ -426,29 +396,36 @@ class Builder : public SymVisitor {
     // dump_syms writes), they are written out as they arrive. Anything else falls back to
     // SelectLines/EmitLines.
     fast_lines_ = r.size <= kSegmentSpan;
-    fast_line_begin_ = lines_.size();
     fast_unresolved_begin_ = unresolved_lines_.size();
     fast_have_prev_ = false;
+    fast_stream_begin_ = stream_.size();
+    fast_skip_begin_ = skips_.size();
+    coder_.BeginRange();
   }
 
-  // Flattened: one call per line record, with the vector appends inlined into it.
-  [[gnu::flatten]] void OnLine(const LineRecord& r) override {
+  // Inlined into the parse loop (the parser calls this final class directly). While a FUNC's line
+  // records come sorted, non-overlapping, inside the FUNC and with known FILE ids (what dump_syms
+  // writes), their entries are coded into the line stream as they arrive; anything else undoes
+  // that and leaves the FUNC to SelectLines/EmitLines, which build the same entries.
+  [[gnu::always_inline]] void OnLine(const LineRecord& r) override {
     if (!cur_accepted_) return;
     cur_lines_.push_back(r);
     if (!fast_lines_ || r.size == 0) return;  // Breakpad ignores size-0 records
     const uint64_t high = r.address + (r.size - 1);
     const uint64_t fs = cur_.address, fe = cur_.address + (cur_.size - 1);
+    const uint32_t file = files_by_id_.Find(r.file_id);
     if (high < r.address || r.address < fs || high > fe ||
-        (fast_have_prev_ && r.address <= fast_prev_high_)) {
-      fast_lines_ = false;  // overflow, outside the FUNC or out of order: the general path decides
+        (fast_have_prev_ && r.address <= fast_prev_high_) || file == f::kNone) {
+      // Overflow, outside the FUNC, out of order or a FILE id not seen yet: the general path.
+      fast_lines_ = false;
+      stream_.Truncate(fast_stream_begin_);
+      skips_.resize(fast_skip_begin_);
       return;
     }
     if (fast_have_prev_ && r.address > fast_prev_high_ + 1) {
-      lines_.push_back(LineRaw{static_cast<uint32_t>(fast_prev_high_ + 1 - fs), 0, kRawLineGap});
+      coder_.Gap(static_cast<uint32_t>(fast_prev_high_ + 1 - fs));
     }
-    uint32_t index = static_cast<uint32_t>(lines_.size());
-    lines_.push_back(
-        LineRaw{static_cast<uint32_t>(r.address - fs), r.line, ResolveLineFile(index, r.file_id)});
+    coder_.Line(static_cast<uint32_t>(r.address - fs), r.line, file);
     fast_prev_high_ = high;
     fast_have_prev_ = true;
   }
@@ -526,11 +503,9 @@ class Builder : public SymVisitor {
     const bool fast = fast_lines_;
     if (fast) {
       if (fast_have_prev_ && fast_prev_high_ < fe) {
-        lines_.push_back(LineRaw{static_cast<uint32_t>(fast_prev_high_ + 1 - fs), 0, kRawLineGap});
+        coder_.Gap(static_cast<uint32_t>(fast_prev_high_ + 1 - fs));
       }
     } else {
-      lines_.resize(fast_line_begin_);  // undo the fast path's partial output
-      unresolved_lines_.resize(fast_unresolved_begin_);
       SelectLines(fs, fe);
     }
     FlattenInlines(fs, fe);
@@ -542,7 +517,7 @@ class Builder : public SymVisitor {
       uint64_t se = (fe - ss < kSegmentSpan) ? fe : ss + (kSegmentSpan - 1);
       Segment seg{};
       seg.start = ss;
-      seg.line_begin = Count(fast ? fast_line_begin_ : lines_.size());
+      seg.line_begin = Count(lines_.size());
       seg.lexc_begin = Count(line_bases_.size());
       if (!fast) EmitLines(ss, se, &li);
       seg.line_end = Count(lines_.size());
@@ -556,8 +531,17 @@ class Builder : public SymVisitor {
       if (se == fe) break;
     }
     out.seg_count = Count(segments_.size()) - out.seg_begin;
-    // Every FILE id resolved: code the lines now and drop them from lines_.
-    if (unresolved_lines_.size() == fast_unresolved_begin_) {
+    if (fast) {
+      // One segment (fast_lines_ needs a FUNC of at most 4 GiB), coded already.
+      Segment& seg = segments_[out.seg_begin];
+      seg.encoded = true;
+      seg.stream_begin = fast_stream_begin_;
+      seg.stream_end = stream_.size();
+      seg.skip_begin = Count(fast_skip_begin_);
+      seg.skip_end = Count(skips_.size());
+      line_count_ += coder_.count();
+    } else if (unresolved_lines_.size() == fast_unresolved_begin_) {
+      // Every FILE id resolved: code the lines now and drop them from lines_.
       const uint32_t line_begin = segments_[out.seg_begin].line_begin;
       const uint32_t lexc_begin = segments_[out.seg_begin].lexc_begin;
       for (uint32_t k = out.seg_begin; k < segments_.size(); ++k) {
@@ -976,38 +960,25 @@ class Builder : public SymVisitor {
   // line_bases_ (sorted by line index) along with the ranges.
   void EncodeLines(uint64_t range_start, uint32_t begin, uint32_t end, size_t* base_pos,
                    ByteSink* stream, std::vector<f::LineSkip>* skips) {
-    uint32_t prev_offset = 0, prev_line = 0, prev_file = 0;
+    LineCoder coder(stream, skips);
+    coder.BeginRange();
     for (uint32_t j = begin; j < end; ++j) {
       const LineRaw& l = lines_[j];
-      if (j > begin && (j - begin) % f::kLineSkipEvery == 0) {
-        skips->push_back(f::LineSkip{l.offset, static_cast<uint32_t>(stream->size())});
-        prev_offset = prev_line = prev_file = 0;
-      }
-      uint64_t head = uint64_t{l.offset - prev_offset} << 3;
-      prev_offset = l.offset;
       const uint32_t file = l.file & ~kRawLineBase;
-      char* const buf = stream->Room(40);  // four varints at most
       if (file == kRawLineGap) {
-        stream->Commit(PutVarint(buf, head | f::kLineGap));
+        coder.Gap(l.offset);
         continue;
       }
+      bool has_base = false;
       uint64_t base_distance = 0;
       if (l.file & kRawLineBase) {
         while (*base_pos < line_bases_.size() && line_bases_[*base_pos].line_index < j) ++*base_pos;
         if (*base_pos < line_bases_.size() && line_bases_[*base_pos].line_index == j) {
-          head |= f::kLineBase;
+          has_base = true;
           base_distance = range_start + l.offset - line_bases_[*base_pos].base;
         }
       }
-      if (file != prev_file) head |= f::kLineFile;
-      char* p = PutVarint(buf, head);
-      const uint32_t d = static_cast<uint32_t>(l.line) - prev_line;
-      p = PutVarint(p, (d << 1) ^ (0u - (d >> 31)));  // zigzag
-      if (head & f::kLineFile) p = PutVarint(p, file);
-      if (head & f::kLineBase) p = PutVarint(p, base_distance);
-      stream->Commit(p);
-      prev_line = static_cast<uint32_t>(l.line);
-      prev_file = file;
+      coder.Line(l.offset, l.line, file, has_base, base_distance);
     }
   }
 
@@ -1221,11 +1192,12 @@ class Builder : public SymVisitor {
   // The FUNC being read.
   bool fast_lines_ = false, fast_have_prev_ = false;
   uint64_t fast_prev_high_ = 0;
-  size_t fast_line_begin_ = 0, fast_unresolved_begin_ = 0;
+  size_t fast_unresolved_begin_ = 0;
+  size_t fast_stream_begin_ = 0, fast_skip_begin_ = 0;  // the FUNC's first coded entry
   bool cur_accepted_ = false;
   FuncOut cur_{};
   int32_t last_nest_level_ = 0;
-  std::vector<LineRecord> cur_lines_;
+  PodVector<LineRecord> cur_lines_;  // every line record of the FUNC, for the general path
   std::vector<PendingInline> cur_inlines_;
   std::vector<AddressRange> cur_ranges_;
 
@@ -1250,6 +1222,7 @@ class Builder : public SymVisitor {
   std::vector<LineRaw> lines_;  // of the FUNC being read, and of FUNCs not coded yet
   ByteSink stream_{0};          // coded line entries of the FUNCs read so far
   std::vector<f::LineSkip> skips_;
+  LineCoder coder_{&stream_, &skips_};  // the current FUNC's entries on the fast path
   uint64_t line_count_ = 0;
   std::vector<std::pair<uint32_t, int32_t>>
       unresolved_lines_;  // line index, FILE id not yet defined

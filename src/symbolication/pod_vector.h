@@ -1,0 +1,46 @@
+// A growable array of trivially copyable records for the index builder's per-record hot paths
+// (internal to the symbolication core): push_back is a compare, a store and an increment inline,
+// growth is out of line and, unlike std::vector's, neither value-initializes nor constructs.
+// Thread-compatible.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <type_traits>
+
+namespace sigil::symbolication {
+
+template <class T>
+class PodVector {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  [[gnu::always_inline]] void push_back(const T& v) {
+    if (size_ == capacity_) [[unlikely]]
+      Grow();
+    data_[size_++] = v;
+  }
+  void clear() { size_ = 0; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  const T* begin() const { return data_.get(); }
+  const T* end() const { return data_.get() + size_; }
+
+ private:
+  [[gnu::noinline]] void Grow() {
+    const size_t capacity = std::max<size_t>(64, capacity_ * 2);
+    std::unique_ptr<T[]> bigger(new T[capacity]);
+    if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_ * sizeof(T));
+    data_ = std::move(bigger);
+    capacity_ = capacity;
+  }
+
+  std::unique_ptr<T[]> data_;
+  size_t size_ = 0, capacity_ = 0;
+};
+
+}  // namespace sigil::symbolication
