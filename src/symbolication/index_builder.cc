@@ -1124,6 +1124,7 @@ class Builder final : public SymVisitor {
                   vbytes(skips) + vbytes(node_starts) + vbytes(nodes) + vbytes(sites) +
                   vbytes(inline_bases_) + vbytes(inline_ranges_) + vbytes(files) +
                   strings_.data().size());
+    AdviseHugePages(bytes.data(), bytes.capacity());
     bytes.assign(sizeof(f::Header), '\0');
     auto add = [&](f::Section s, const void* data, size_t size) {
       bytes.resize((bytes.size() + 7) & ~size_t{7}, '\0');

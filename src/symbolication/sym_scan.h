@@ -187,19 +187,27 @@ inline bool FastFuncRecord(std::string_view rest, const char* limit, FuncRecord*
   return true;
 }
 
-// Spaces in [p, e): SSE2 compares summed with psadbw, 16 bytes at a time (no popcount call).
-inline size_t CountSpaces(const char* p, const char* e) {
+// Spaces in [p, e): SSE2 compares summed with psadbw, 16 bytes at a time (no popcount call); the
+// last block is read whole when the text goes on that far (`limit`), its bytes past e masked off.
+inline size_t CountSpaces(const char* p, const char* e, const char* limit) {
   size_t spaces = 0;
-#if defined(__SSE2__)
+#if defined(__SSE2__) && defined(__x86_64__)
   const __m128i sp = _mm_set1_epi8(' ');
-  __m128i sum = _mm_setzero_si128();
+  const __m128i zero = _mm_setzero_si128();
+  __m128i sum = zero;
   for (; e - p >= 16; p += 16) {
     const __m128i eq = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), sp);
-    sum = _mm_add_epi64(sum,
-                        _mm_sad_epu8(_mm_sub_epi8(_mm_setzero_si128(), eq), _mm_setzero_si128()));
+    sum = _mm_add_epi64(sum, _mm_sad_epu8(_mm_sub_epi8(zero, eq), zero));
   }
   spaces = static_cast<size_t>(_mm_cvtsi128_si64(sum)) +
            static_cast<size_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(sum, sum)));
+  if (p < e && limit - p >= 16) {
+    const unsigned m = static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), sp)));
+    unsigned below = m & ((1u << (e - p)) - 1);  // e - p < 16
+    for (; below != 0; below &= below - 1) ++spaces;
+    return spaces;
+  }
 #endif
   for (; p < e; ++p) spaces += *p == ' ';
   return spaces;
@@ -213,7 +221,7 @@ inline bool FastInlineRecord(std::string_view rest, const char* limit, InlineRec
   uint64_t hex[2];
   r->ranges.clear();
   // Count fields first: parity decides the form.
-  const size_t fields = CountSpaces(p, e) + 1;
+  const size_t fields = CountSpaces(p, e, limit) + 1;
   if (fields < 5 || fields > 511) return false;
   r->has_call_site_file = fields % 2 == 0;
   const size_t ndec = r->has_call_site_file ? 4 : 3;
