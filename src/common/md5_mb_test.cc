@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "common/hashing.h"
@@ -29,35 +30,39 @@ TEST(Md5Mb, KnownVectors) {
   EXPECT_EQ(md5.FinishHex(), "57edf4a22be3c955ac49da2e2107b67a");
 }
 
-// Every length up to 4 KiB (every partial-block size many times over), eight streams of
-// neighbouring lengths hashed together, SIMD and portable.
+// Every length up to 4 KiB (every partial-block size many times over), 8, 13 and 16 streams of
+// neighbouring lengths hashed together (one SIMD group; two, with idle lanes; two full), SIMD and
+// portable.
 TEST(Md5Mb, EveryLengthUpTo4KiB) {
   std::mt19937_64 rng(1);
-  const std::string data = RandomBytes(rng, 4096 + 8);
+  const std::string data = RandomBytes(rng, 4096 + 16);
   for (bool simd : {true, false}) {
-    for (size_t base = 0; base <= 4096; base += 8) {
-      Md5Stream streams[8];
-      Md5Stream* ptrs[8];
-      std::string_view inputs[8];
-      for (size_t j = 0; j < 8; ++j) {
-        ptrs[j] = &streams[j];
-        inputs[j] = std::string_view(data).substr(j, base + j);
-      }
-      Md5UpdateMany(ptrs, inputs, simd);
-      for (size_t j = 0; j < 8; ++j) {
-        ASSERT_EQ(streams[j].FinishHex(), Md5Hex(inputs[j]))
-            << "length " << inputs[j].size() << " simd " << simd;
+    for (size_t count : {8, 13, 16}) {
+      for (size_t base = 0; base <= 4096; base += 8) {
+        Md5Stream streams[16];
+        Md5Stream* ptrs[16];
+        std::string_view inputs[16];
+        for (size_t j = 0; j < count; ++j) {
+          ptrs[j] = &streams[j];
+          inputs[j] = std::string_view(data).substr(j, base + j);
+        }
+        Md5UpdateMany(std::span(ptrs, count), std::span(inputs, count), simd);
+        for (size_t j = 0; j < count; ++j) {
+          ASSERT_EQ(streams[j].FinishHex(), Md5Hex(inputs[j]))
+              << "length " << inputs[j].size() << " of " << count << " streams, simd " << simd;
+        }
       }
     }
   }
 }
 
 // Inputs up to 1.2 MB in random chunks (odd sizes, empty chunks, streams finishing at different
-// times), eleven streams (more than one SIMD group), against hashing each input at once.
+// times), 19 streams (more than one call's 16, so two SIMD groups, then one, as streams finish),
+// against hashing each input at once.
 TEST(Md5Mb, LargeInputsInOddChunks) {
   std::mt19937_64 rng(7);
   for (bool simd : {true, false}) {
-    constexpr size_t kStreams = 11;
+    constexpr size_t kStreams = 19;
     std::vector<std::string> inputs;
     for (size_t j = 0; j < kStreams; ++j) {
       size_t len = j == 0 ? (1u << 20) + 1 : j == 1 ? 1200000 : rng() % 1200000;
