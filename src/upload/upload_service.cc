@@ -31,8 +31,10 @@ constexpr uint64_t kStagingBudget = 64ull << 20;
 // (each holds two open temp files until the commit); the rest are staged as above and Put one by
 // one.
 constexpr size_t kMaxPendingPerUpload = 128;
-// Members one phase-1 thread reads side by side (their MD5s share SIMD rounds: Md5UpdateMany).
-constexpr size_t kLanes = 8;
+// Members one phase-1 thread reads side by side (their MD5s share SIMD rounds: Md5UpdateMany
+// hashes up to 16 streams in two interleaved groups of 8). Each open member holds two 256 KiB
+// buffers.
+constexpr size_t kLanes = 16;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -83,8 +85,11 @@ class UploadService::FirstError {
 
 // What the threads of phase 1 share to even out their work: their number and the bytes their
 // members have still to read.
+// Phase 1's threads and the bytes they hold in flight (declared sizes not read yet).
 struct UploadService::PhaseBalance {
-  std::atomic<uint64_t> threads{0};
+  explicit PhaseBalance(uint64_t planned_threads) : planned(planned_threads) {}
+  const uint64_t planned;            // threads phase 1 was started with (helpers may come late)
+  std::atomic<uint64_t> threads{0};  // threads working now
   std::atomic<uint64_t> in_flight{0};
 };
 
@@ -325,26 +330,28 @@ void UploadService::PrepareMembers(const ArchiveFile& archive, std::vector<Membe
     }
   } in_flight(balance);
   while (!error.failed()) {
-    // One new member per round, and only while this thread holds no more than its share of the
-    // bytes in flight: members in one thread progress at the same pace (so their MD5s can share
-    // SIMD rounds), so a thread holding a large member must take fewer others, or it would be left
-    // reading long after the other threads ran out of members.
-    if (lanes.size() < kLanes &&
-        (lanes.empty() || in_flight.mine * balance.threads.load(std::memory_order_relaxed) <=
-                              balance.in_flight.load(std::memory_order_relaxed))) {
+    // New members while a lane is free and this thread holds no more than its share of the bytes
+    // in flight: members in one thread progress at the same pace (so their MD5s can share SIMD
+    // rounds), so a thread holding a large member must take fewer others, or it would be left
+    // reading long after the other threads ran out of members. Until every planned thread has
+    // joined, one member per round: the first thread would otherwise take all it can hold as its
+    // "share" before the others arrive.
+    while (lanes.size() < kLanes &&
+           (lanes.empty() || in_flight.mine * balance.threads.load(std::memory_order_relaxed) <=
+                                 balance.in_flight.load(std::memory_order_relaxed))) {
       size_t i = next.fetch_add(1, std::memory_order_relaxed);
-      if (i < works.size()) {
-        if (!reader) {
-          auto opened = MemberReader::Open(archive);
-          if (!opened.ok()) return error.Set(opened.status());
-          reader = std::move(opened).value();
-        }
-        MemberWork& w = works[order[i]];
-        lanes.push_back(&w);
-        in_flight.Add(w.member->size);
-        Status s = StartMember(w, *reader);
-        if (!s.ok()) return error.Set(std::move(s));
+      if (i >= works.size()) break;
+      if (!reader) {
+        auto opened = MemberReader::Open(archive);
+        if (!opened.ok()) return error.Set(opened.status());
+        reader = std::move(opened).value();
       }
+      MemberWork& w = works[order[i]];
+      lanes.push_back(&w);
+      in_flight.Add(w.member->size);
+      Status s = StartMember(w, *reader);
+      if (!s.ok()) return error.Set(std::move(s));
+      if (balance.threads.load(std::memory_order_relaxed) < balance.planned) break;
     }
     if (lanes.empty()) return;
     md5s.clear();
@@ -539,7 +546,7 @@ Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
     // CPU-bound: no more threads than cores (each reads up to kLanes members side by side; more
     // threads would only hold more members in flight, ending less evenly).
     const size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
-    PhaseBalance balance;
+    PhaseBalance balance(std::min(helpers, cores - 1) + 1);
     RunWithHelpers(pool_, std::min(helpers, cores - 1),
                    [&] { PrepareMembers(request.archive, works, order, next, balance, error); });
     Status status = error.Get();

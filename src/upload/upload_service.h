@@ -1,11 +1,11 @@
 // UploadService: the upload pipeline of http-api.md §2, independent of HTTP.
 //
 //   inspect (central directory, every spec check) → per member, in parallel on the WorkerPool (one
-//   thread per core, each reading up to 8 members side by side, a chunk of each per round, so their
-//   MD5s share the SIMD rounds of Md5UpdateMany, and taking new members only while it holds no more
-//   than its share of the bytes in flight): pin key, Head (one stat, no listing), then in one pass
-//   read + verify (size, CRC, bomb limits), MD5, .sym header, and stage the stored bytes: a
-//   deflated member compressed at least 2:1 keeps its own deflate stream inside a gzip wrapper,
+//   thread per core, each reading up to 16 members side by side, a chunk of each per round, so
+//   their MD5s share the SIMD rounds of Md5UpdateMany, and taking new members only while it holds
+//   no more than its share of the bytes in flight): pin key, Head (one stat, no listing), then in
+//   one pass read + verify (size, CRC, bomb limits), MD5, .sym header, and stage the stored bytes:
+//   a deflated member compressed at least 2:1 keeps its own deflate stream inside a gzip wrapper,
 //   any other is gzipped with ISA-L. Where the store has pending puts (the fs store), the stored
 //   bytes go straight into its staging area, written back while other members are still being
 //   read → if every member passed: create the uploads row
