@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <utility>
 
 #include "http/connection_util.h"
 
@@ -111,6 +112,7 @@ void Connection::ReadMore() {
 
 void Connection::OnRead(boost::system::error_code ec, size_t n) {
   read_pending_ = false;
+  const bool direct = std::exchange(direct_read_, false);
   if (state_ == State::kClosed) return;
   if (timed_out_) {
     timed_out_ = false;
@@ -133,6 +135,10 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
     // EOF between requests is the normal end of a keep-alive connection; anything else mid-request
     // leaves nothing to answer.
     Close();
+    return;
+  }
+  if (direct) {  // body bytes read past buffer_, straight into their destination
+    if (state_ == State::kBody) OnBodyReadDirect(n);
     return;
   }
   buffer_.commit(n);

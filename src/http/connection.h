@@ -54,6 +54,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnAuthDone(uint64_t seq, std::optional<Response> verdict);
   void StartBody();
   void ParseBody();
+  // Reads up to `size` body bytes from the socket into `dst` (OnRead passes them to
+  // OnBodyReadDirect); only for a body of known length, once buffer_ holds none of it.
+  void ReadBodyDirect(char* dst, size_t size);
+  void OnBodyReadDirect(size_t n);
   bool OpenSpool();
   void SubmitSpoolWrite();
   void SubmitSpoolData(std::string data);
@@ -107,6 +111,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool timer_armed_ = false;
   bool timed_out_ = false;
   bool read_pending_ = false;
+  bool direct_read_ = false;  // the pending read is a ReadBodyDirect
   bool header_deadline_set_ = false;
   uint64_t lingered_ = 0;
 
@@ -126,6 +131,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<uint64_t> content_length_;
   uint64_t body_limit_ = 0;
   uint64_t body_bytes_ = 0;
+  bool body_complete_ = false;  // FinishBody ran: the whole body was read (parser or direct)
   BodyMode body_mode_ = BodyMode::kMemory;
   std::optional<Response> pending_reject_;  // sent once the drain completes
   uint64_t drained_ = 0;

@@ -392,7 +392,7 @@ void Connection::FinishResponse() {
     Core::ThisSlot().in_flight.fetch_sub(1, std::memory_order_relaxed);
     counted_in_flight_ = false;
   }
-  bool linger = parser_ && !parser_->is_done();
+  bool linger = parser_ && !parser_->is_done() && !body_complete_;
   CleanupRequest();
   if (close_after_) {
     GracefulClose(linger);
@@ -430,6 +430,7 @@ void Connection::CleanupRequest() {
   body_expected_ = false;
   content_length_.reset();
   body_bytes_ = 0;
+  body_complete_ = false;
   body_mode_ = BodyMode::kMemory;
   spool_finishing_ = false;
   spool_paused_ = false;

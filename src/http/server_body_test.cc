@@ -119,6 +119,64 @@ TEST(ServerBodyTest, LargeBodiesAreSpooledAndRemovedAfterTheResponse) {
   EXPECT_EQ(CountFiles(server.tmp_dir()), 0u);
 }
 
+// A body of known length arrives in pieces (the rest of it is read straight into the body or the
+// spool buffer, past the parser) and the next request follows in the same packet as its last
+// bytes: each body is exactly its own bytes, the pipelined request is answered, and a body that
+// ends with "Connection: close" gets its response before the close.
+TEST(ServerBodyTest, BodiesOfKnownLengthEndExactlyBeforeAPipelinedRequest) {
+  Seen seen;
+  std::vector<std::string> bodies;
+  RouteTable routes;
+  RouteOptions spool;
+  spool.spool_body = true;
+  Handler record = [&](Request& req, Responder done) {
+    std::lock_guard lock(seen.mu);
+    bodies.push_back(req.body_file.empty() ? req.body : test::ReadFile(req.body_file));
+    done(Response::Text(200, std::to_string(req.body_size)));
+  };
+  routes.Add({"POST"}, "/up", record, spool);
+  routes.Add({"POST"}, "/memory", record);
+  TestServer server(std::move(routes), SpoolOptions());
+  for (std::string path : {"/up", "/memory"}) {
+    for (size_t size : {size_t{3000}, size_t{700000}}) {
+      SCOPED_TRACE(path + " " + std::to_string(size));
+      {
+        std::lock_guard lock(seen.mu);
+        bodies.clear();
+      }
+      test::RawSocket sock(server.port());
+      const std::string body = Pattern(size);
+      const std::string next =
+          "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde";
+      ASSERT_TRUE(sock.Send("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                            std::to_string(size) + "\r\n\r\n" + body.substr(0, 100)));
+      std::this_thread::sleep_for(20ms);  // the parser has taken what came with the head
+      ASSERT_TRUE(sock.Send(body.substr(100, size / 2)));
+      std::this_thread::sleep_for(20ms);
+      ASSERT_TRUE(sock.Send(body.substr(100 + size / 2) + next));
+      std::string got = sock.ReadResponses(2, 5s);
+      EXPECT_EQ(test::CountCompleteResponses(got), 2) << got;
+      EXPECT_NE(got.find(std::to_string(size)), std::string::npos) << got;
+      std::lock_guard lock(seen.mu);
+      ASSERT_EQ(bodies.size(), 2u);
+      EXPECT_TRUE(bodies[0] == body);
+      EXPECT_EQ(bodies[1], "abcde");
+    }
+  }
+  // The whole body read, then Connection: close: answered, then closed promptly (nothing left to
+  // drain).
+  test::RawSocket sock(server.port());
+  const std::string body = Pattern(700000);
+  ASSERT_TRUE(sock.Send("POST /up HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n"));
+  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(sock.Send(body));
+  std::string got;
+  EXPECT_TRUE(sock.WaitForClose(1500ms, &got));
+  EXPECT_EQ(test::CountCompleteResponses(got), 1) << got;
+  EXPECT_NE(got.find("700000"), std::string::npos) << got;
+}
+
 TEST(ServerBodyTest, ChunkedBodiesSwitchToSpoolingWhenTheyGrow) {
   Seen seen;
   RouteTable routes;
