@@ -7,11 +7,13 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace sigil::upload {
 namespace {
 
-constexpr size_t kChunk = 64 * 1024;
+// Bytes read from the body at a time while looking for delimiters.
+constexpr size_t kChunk = 1024 * 1024;
 
 class MemorySource final : public BodySource {
  public:
@@ -50,7 +52,9 @@ class FileSource final : public BodySource {
   uint64_t size_;
 };
 
-// Sequential reader with a sliding window over the body.
+// Sequential reader with a sliding window over the body: reads of kChunk bytes into one buffer
+// (not zero-filled, not shifted but for the few bytes a match may still start with), searched
+// with memmem.
 class Scanner {
  public:
   explicit Scanner(const BodySource& body) : body_(body) {}
@@ -62,16 +66,18 @@ class Scanner {
     Drop(from);
     for (;;) {
       uint64_t start = std::max(from, start_);
-      std::string_view window(buf_);
-      size_t hit = window.find(pat, static_cast<size_t>(start - start_));
-      if (hit != std::string_view::npos) {
-        uint64_t abs = start_ + hit;
-        if (abs + pat.size() > limit) return std::optional<uint64_t>();
-        return std::optional<uint64_t>(abs);
+      const size_t skip = static_cast<size_t>(start - start_);
+      if (skip < size()) {
+        const void* hit = ::memmem(data() + skip, size() - skip, pat.data(), pat.size());
+        if (hit != nullptr) {
+          uint64_t abs = start_ + static_cast<size_t>(static_cast<const char*>(hit) - data());
+          if (abs + pat.size() > limit) return std::optional<uint64_t>();
+          return std::optional<uint64_t>(abs);
+        }
       }
-      if (start_ + buf_.size() >= limit) return std::optional<uint64_t>();
+      if (start_ + size() >= limit) return std::optional<uint64_t>();
       // Keep the tail that could still begin a match.
-      uint64_t keep_from = start_ + buf_.size() - std::min<size_t>(buf_.size(), pat.size() - 1);
+      uint64_t keep_from = start_ + size() - std::min<size_t>(size(), pat.size() - 1);
       Drop(std::max(keep_from, from));
       SIGIL_ASSIGN_OR_RETURN(bool more, Fill());
       if (!more) return std::optional<uint64_t>();
@@ -81,37 +87,56 @@ class Scanner {
   // The bytes [offset, offset + n) (n small), or fewer at the end of the body.
   Result<std::string> Peek(uint64_t offset, size_t n) {
     Drop(offset);
-    while (start_ + buf_.size() < offset + n) {
+    while (start_ + size() < offset + n) {
       SIGIL_ASSIGN_OR_RETURN(bool more, Fill());
       if (!more) break;
     }
-    if (offset >= start_ + buf_.size()) return std::string();
+    if (offset >= start_ + size()) return std::string();
     size_t at = static_cast<size_t>(offset - start_);
-    return buf_.substr(at, n);
+    return std::string(data() + at, std::min(n, size() - at));
   }
 
  private:
+  const char* data() const { return buf_.get() + begin_; }
+  size_t size() const { return end_ - begin_; }
+
   void Drop(uint64_t upto) {
     if (upto <= start_) return;
-    size_t n = static_cast<size_t>(std::min<uint64_t>(upto - start_, buf_.size()));
-    buf_.erase(0, n);
+    size_t n = static_cast<size_t>(std::min<uint64_t>(upto - start_, size()));
+    begin_ += n;
     start_ += n;
-    if (buf_.empty()) start_ = std::max(start_, upto);
+    if (size() == 0) start_ = std::max(start_, upto);
   }
 
+  // Appends up to kChunk bytes of the body after the window; false at its end.
   Result<bool> Fill() {
-    uint64_t at = start_ + buf_.size();
+    uint64_t at = start_ + size();
     if (at >= body_.size()) return false;
-    size_t old = buf_.size();
-    buf_.resize(old + kChunk);
-    SIGIL_ASSIGN_OR_RETURN(size_t n, body_.ReadAt(at, buf_.data() + old, kChunk));
-    buf_.resize(old + n);
+    if (cap_ - end_ < kChunk) {
+      // Move the window to the front, into a larger buffer if it does not leave kChunk free.
+      const size_t need = size() + kChunk;
+      if (need > cap_) {
+        auto bigger = std::unique_ptr<char[]>(new char[need]);
+        std::memcpy(bigger.get(), data(), size());
+        buf_ = std::move(bigger);
+        cap_ = need;
+      } else {
+        std::memmove(buf_.get(), data(), size());
+      }
+      end_ = size();
+      begin_ = 0;
+    }
+    SIGIL_ASSIGN_OR_RETURN(size_t n, body_.ReadAt(at, buf_.get() + end_, kChunk));
+    end_ += n;
     return n > 0;
   }
 
   const BodySource& body_;
-  std::string buf_;
-  uint64_t start_ = 0;  // absolute offset of buf_[0]
+  std::unique_ptr<char[]> buf_;
+  size_t cap_ = 0;
+  size_t begin_ = 0;  // the window is buf_[begin_, end_)
+  size_t end_ = 0;
+  uint64_t start_ = 0;  // absolute offset of the window's first byte
 };
 
 std::string Lower(std::string_view s) {

@@ -63,6 +63,28 @@ TEST(MultipartParserTest, LargeFilePartFromSpooledFileAcrossChunks) {
   std::remove(path.c_str());
 }
 
+TEST(MultipartParserTest, DelimiterAcrossEveryReadBoundaryOffset) {
+  // The parser reads the body 1 MiB at a time: a delimiter that starts 0..20 bytes before a read
+  // boundary (so split across two reads at every offset) is still found, and only there.
+  const std::string probe = Body("Boundary123", "big.zip", "big.zip", "");
+  const size_t prefix = probe.find("\r\n--Boundary123--");
+  ASSERT_NE(prefix, std::string::npos);
+  std::string path = ::testing::TempDir() + "/multipart-straddle";
+  for (size_t j = 0; j <= 20; ++j) {
+    std::string content((1u << 20) - prefix - j, 'x');
+    content[content.size() / 2] = '\r';
+    std::string body = Body("Boundary123", "big.zip", "big.zip", content);
+    testing::WriteFileOrDie(path, body);
+    auto src = FileBodySource(path);
+    ASSERT_TRUE(src.ok());
+    auto parts = ParseMultipart(**src, "Boundary123");
+    ASSERT_TRUE(parts.ok()) << j << ": " << parts.status().ToString();
+    ASSERT_EQ(parts->size(), 2u) << j;
+    EXPECT_EQ((*parts)[1].length, content.size()) << j;
+  }
+  std::remove(path.c_str());
+}
+
 TEST(MultipartParserTest, Preamble) {
   std::string body = "ignored preamble\r\n" + Body("b", "f.zip", "f.zip", "abc");
   auto parts = ParseMultipart(*MemoryBodySource(body), "b");
