@@ -178,13 +178,6 @@ struct LineBaseRaw {
   uint64_t base;
 };
 
-// The builder's inline nodes before their call sites are deduplicated (Assemble).
-struct NodeOut {
-  uint32_t start, high, parent, name;
-  uint32_t call_file;  // file index or kCallFileFromLine, | kInlineBaseFlag
-  int32_t call_line;
-};
-
 // The string data as a raw DEFLATE stream at `level`, or "" when compression is off or saves less
 // than an eighth.
 std::string DeflateStrings(const std::string& data, int level) {
@@ -308,9 +301,11 @@ struct PendingInline {
   uint32_t range_begin, range_count;
 };
 
-// Raw (unresolved) fields of an emitted inline node.
-struct NodeRaw {
-  int32_t origin_id, call_file_id;
+// An inline node whose call site could not be resolved when it was emitted: its INLINE_ORIGIN or
+// call-site FILE record comes later in the file (or never).
+struct PendingSite {
+  uint32_t node;
+  int32_t origin_id, call_file_id, call_line;
   bool has_call_file;
 };
 
@@ -342,9 +337,9 @@ class Builder final : public SymVisitor {
     skips_.reserve(data.size() / 120);
     strings_.Reserve(std::min<size_t>(data.size() / 4, size_t{1} << 32));
     nodes_.reserve(std::min<size_t>(data.size() / 48, size_t{1} << 27));
-    AdviseHugePages(nodes_.data(), nodes_.capacity() * sizeof(NodeOut));
-    nodes_raw_.reserve(nodes_.capacity());
-    AdviseHugePages(nodes_raw_.data(), nodes_raw_.capacity() * sizeof(NodeRaw));
+    AdviseHugePages(nodes_.data(), nodes_.capacity() * sizeof(f::InlineNode));
+    node_starts_.reserve(nodes_.capacity());
+    AdviseHugePages(node_starts_.data(), node_starts_.capacity() * sizeof(uint32_t));
     out.stats.parse = internal::ParseSymWith(data, *this, options_.parse);
     FinishFunc();
     if (too_large_)
@@ -766,6 +761,21 @@ class Builder final : public SymVisitor {
     tree_pool_.release();
   }
 
+  // The InlineSites index of node `index`'s (origin name, call file, call line), numbered in the
+  // order nodes are emitted; 0 and a PendingSite when the origin or call-site FILE record has not
+  // been read yet (Assemble resolves and numbers those).
+  uint32_t Site(uint32_t index, const PendingInline& p) {
+    const uint32_t name = origins_.Find(p.origin_id);
+    const uint32_t file =
+        p.has_call_file ? files_by_id_.Find(p.call_file_id) : f::kCallFileFromLine;
+    if (name == f::kNone || file == f::kNone) {
+      pending_sites_.push_back(
+          PendingSite{index, p.origin_id, p.call_file_id, p.call_line, p.has_call_file});
+      return 0;
+    }
+    return site_table_.Intern(name, file, p.call_line);
+  }
+
   void EmitInlines(uint64_t ss, uint64_t se, size_t* /*unused*/) {
     if (flat_.empty()) return;
     emitted_.assign(flat_.size(), f::kNone);
@@ -803,10 +813,38 @@ class Builder final : public SymVisitor {
         inline_bases_.push_back(
             f::InlineBaseException{index, range_begin, fn.range_index - first + 1, 0});
       }
-      nodes_.push_back(NodeOut{static_cast<uint32_t>(s - ss), static_cast<uint32_t>(e - ss), parent,
-                               0, flags, p.call_line});
-      nodes_raw_.push_back(NodeRaw{p.origin_id, p.call_file_id, p.has_call_file});
+      node_starts_.push_back(static_cast<uint32_t>(s - ss));
+      nodes_.push_back(
+          f::InlineNode{static_cast<uint32_t>(e - ss), parent, flags | Site(index, p)});
     }
+  }
+
+  // Numbers the call sites again in node order (the old table gives the tuples of the sites it
+  // holds), resolving the pending ones: an origin that never came is "<name omitted>", a call-site
+  // FILE id that never came is "the line record's file".
+  void RenumberSites() {
+    SiteTable renumbered;
+    uint32_t omitted = f::kNone;
+    size_t next_pending = 0;
+    for (uint32_t i = 0; i < nodes_.size(); ++i) {
+      f::InlineNode& node = nodes_[i];
+      uint32_t site;
+      if (next_pending < pending_sites_.size() && pending_sites_[next_pending].node == i) {
+        const PendingSite& p = pending_sites_[next_pending++];
+        uint32_t name = origins_.Find(p.origin_id);
+        if (name == f::kNone) {
+          if (omitted == f::kNone) omitted = strings_.Intern("<name omitted>");
+          name = omitted;
+        }
+        const uint32_t file = p.has_call_file ? files_by_id_.Find(p.call_file_id) : f::kNone;
+        site = renumbered.Intern(name, file == f::kNone ? f::kCallFileFromLine : file, p.call_line);
+      } else {
+        const SiteRaw& old = site_table_.sites()[node.site & f::kSiteMask];
+        site = renumbered.Intern(old.name, old.call_file, old.call_line);
+      }
+      node.site = (node.site & f::kInlineBaseFlag) | site;
+    }
+    site_table_ = std::move(renumbered);
   }
 
   // Puts function blocks in address order (they are already, unless FUNCs came out of order).
@@ -819,12 +857,14 @@ class Builder final : public SymVisitor {
               [](const FuncOut& a, const FuncOut& b) { return a.address < b.address; });
     std::vector<LineRaw> lines;
     std::vector<LineBaseRaw> line_bases;
-    std::vector<NodeOut> nodes;
-    std::vector<NodeRaw> nodes_raw;
+    std::vector<uint32_t> node_starts;
+    std::vector<f::InlineNode> nodes;
+    std::vector<uint32_t> node_map(pending_sites_.empty() ? 0 : nodes_.size());
     std::vector<f::InlineBaseException> inline_bases;
     std::vector<Segment> segments;
     lines.reserve(lines_.size());
     nodes.reserve(nodes_.size());
+    node_starts.reserve(nodes_.size());
     for (FuncOut& fo : funcs_) {
       uint32_t seg_begin = static_cast<uint32_t>(segments.size());
       for (uint32_t k = 0; k < fo.seg_count; ++k) {
@@ -841,11 +881,12 @@ class Builder final : public SymVisitor {
           line_bases.push_back(e);
         }
         for (uint32_t x = s.inline_begin; x < s.inline_end; ++x) {
-          NodeOut node = nodes_[x];
+          f::InlineNode node = nodes_[x];
           if (node.parent != f::kNone)
             node.parent = static_cast<uint32_t>(node.parent + node_shift);
+          if (!node_map.empty()) node_map[x] = static_cast<uint32_t>(nodes.size());
           nodes.push_back(node);
-          nodes_raw.push_back(nodes_raw_[x]);
+          node_starts.push_back(node_starts_[x]);
         }
         for (uint32_t x = s.iexc_begin; x < s.iexc_end; ++x) {
           f::InlineBaseException e = inline_bases_[x];
@@ -861,7 +902,11 @@ class Builder final : public SymVisitor {
     lines_.swap(lines);
     line_bases_.swap(line_bases);
     nodes_.swap(nodes);
-    nodes_raw_.swap(nodes_raw);
+    node_starts_.swap(node_starts);
+    for (PendingSite& pending : pending_sites_) pending.node = node_map[pending.node];
+    std::sort(pending_sites_.begin(), pending_sites_.end(),
+              [](const PendingSite& a, const PendingSite& b) { return a.node < b.node; });
+    sites_in_node_order_ = false;
     inline_bases_.swap(inline_bases);
     segments_.swap(segments);
   }
@@ -990,26 +1035,11 @@ class Builder final : public SymVisitor {
       if (file != f::kNone) lines_[index].file = (lines_[index].file & kRawLineBase) | file;
     }
     SortBlocks();
-    // Resolve inline origins and call-site FILE ids.
-    uint32_t omitted = f::kNone;
-    // Resolve inline origins and call-site FILE ids; one InlineSite per distinct tuple.
-    std::vector<uint32_t> node_starts(nodes_.size());
-    std::vector<f::InlineNode> nodes(nodes_.size());
-    SiteTable site_table;
-    for (size_t i = 0; i < nodes_.size(); ++i) {
-      const NodeOut& n = nodes_[i];
-      const NodeRaw& raw = nodes_raw_[i];
-      uint32_t name = origins_.Find(raw.origin_id);
-      if (name == f::kNone) {
-        if (omitted == f::kNone) omitted = strings_.Intern("<name omitted>");
-        name = omitted;
-      }
-      uint32_t file = raw.has_call_file ? files_by_id_.Find(raw.call_file_id) : f::kNone;
-      const uint32_t site =
-          site_table.Intern(name, file == f::kNone ? f::kCallFileFromLine : file, n.call_line);
-      node_starts[i] = n.start;
-      nodes[i] = f::InlineNode{n.high, n.parent, (n.call_file & f::kInlineBaseFlag) | site};
-    }
+    // Call sites are numbered by first use in node order. Emission numbered them already when the
+    // FUNCs came in address order and every origin and call-site FILE was known by then;
+    // otherwise they are numbered again here, those not known then resolved now.
+    if (!sites_in_node_order_ || !pending_sites_.empty()) RenumberSites();
+    const SiteTable& site_table = site_table_;
     if (site_table.sites().size() > f::kSiteMask) too_large_ = true;
     std::vector<f::SymbolRecord> symbols;
     std::vector<Range> ranges = Sweep(&symbols);
@@ -1121,7 +1151,7 @@ class Builder final : public SymVisitor {
     auto vbytes = [](const auto& v) { return v.size() * sizeof(v[0]); };
     bytes.reserve(sizeof(f::Header) + 8 * (f::kSectionCount + 1) + vbytes(symbols) +
                   vbytes(starts) + vbytes(entries) + vbytes(direct) + stream.size() +
-                  vbytes(skips) + vbytes(node_starts) + vbytes(nodes) + vbytes(sites) +
+                  vbytes(skips) + vbytes(node_starts_) + vbytes(nodes_) + vbytes(sites) +
                   vbytes(inline_bases_) + vbytes(inline_ranges_) + vbytes(files) +
                   strings_.data().size());
     AdviseHugePages(bytes.data(), bytes.capacity());
@@ -1138,8 +1168,8 @@ class Builder final : public SymVisitor {
     add_vec(f::kRangeDirect, direct);
     add(f::kLineStream, stream.data(), stream.size());
     add_vec(f::kLineSkips, skips);
-    add_vec(f::kInlineStarts, node_starts);
-    add_vec(f::kInlines, nodes);
+    add_vec(f::kInlineStarts, node_starts_);
+    add_vec(f::kInlines, nodes_);
     add_vec(f::kInlineSites, sites);
     add_vec(f::kInlineBases, inline_bases_);
     add_vec(f::kInlineRanges, inline_ranges_);
@@ -1228,8 +1258,11 @@ class Builder final : public SymVisitor {
   std::vector<std::pair<uint32_t, int32_t>>
       unresolved_lines_;  // line index, FILE id not yet defined
   std::vector<LineBaseRaw> line_bases_;
-  std::vector<NodeOut> nodes_;
-  std::vector<NodeRaw> nodes_raw_;
+  std::vector<uint32_t> node_starts_;  // InlineStarts
+  std::vector<f::InlineNode> nodes_;   // Inlines; sites numbered by site_table_ or pending
+  SiteTable site_table_;
+  std::vector<PendingSite> pending_sites_;  // by node index
+  bool sites_in_node_order_ = true;         // false once SortBlocks reordered the nodes
   std::vector<f::InlineBaseException> inline_bases_;
   std::vector<f::InlineRange> inline_ranges_;
   bool publics_sorted_ = true;
