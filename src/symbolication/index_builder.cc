@@ -64,9 +64,13 @@ class StringTable {
  public:
   StringTable() : slots_(1024, Slot{f::kNone, 0}) { offsets_.push_back(0); }
 
-  uint32_t Intern(std::string_view s) {
+  uint32_t Intern(std::string_view s) { return Intern(s, Hash(s)); }
+  static uint32_t Hash(std::string_view s) { return static_cast<uint32_t>(HashBytes(s)); }
+  // Starts loading the slot a string of this hash probes first (a random access into a table
+  // that outgrows the caches on big files), so that Intern(s, hash) later finds it cached.
+  void Prefetch(uint32_t hash) const { __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]); }
+  uint32_t Intern(std::string_view s, uint32_t hash) {
     if (count() * 2 >= slots_.size()) Grow();
-    const uint32_t hash = static_cast<uint32_t>(HashBytes(s));
     const size_t mask = slots_.size() - 1;
     size_t i = hash & mask;
     while (slots_[i].id != f::kNone) {
@@ -353,29 +357,32 @@ class Builder final : public SymVisitor {
   void OnModule(const ModuleRecord& r) override {
     if (have_module_) return;
     have_module_ = true;
-    module_os_ = strings_.Intern(r.os);
-    module_arch_ = strings_.Intern(r.arch);
-    module_id_ = strings_.Intern(r.id);
-    module_name_ = strings_.Intern(r.name);
+    module_os_ = InternString(r.os);
+    module_arch_ = InternString(r.arch);
+    module_id_ = InternString(r.id);
+    module_name_ = InternString(r.name);
   }
+
+  // After the last record, while the names the parser passed are still valid.
+  void OnEnd() { FinishFunc(); }
 
   void OnCodeId(std::string_view code_id, std::string_view code_file) override {
     if (have_code_id_) return;
     have_code_id_ = true;
-    code_id_ = strings_.Intern(code_id);
-    if (!code_file.empty()) code_file_ = strings_.Intern(code_file);
+    code_id_ = InternString(code_id);
+    if (!code_file.empty()) code_file_ = InternString(code_file);
   }
 
   void OnFile(const FileRecord& r) override {
     if (files_by_id_.Find(r.id) != f::kNone) return;
     uint32_t index = static_cast<uint32_t>(file_names_.size());
-    file_names_.push_back(strings_.Intern(r.name));
+    file_names_.push_back(InternString(r.name));
     files_by_id_.InsertFirst(r.id, index);
   }
 
   void OnInlineOrigin(const InlineOriginRecord& r) override {
     if (origins_.Find(r.id) != f::kNone) return;
-    origins_.InsertFirst(r.id, strings_.Intern(r.name));
+    origins_.InsertFirst(r.id, InternString(r.name));
   }
 
   void OnFunc(const FuncRecord& r) override {
@@ -385,7 +392,13 @@ class Builder final : public SymVisitor {
     if (!cur_accepted_) return;
     cur_.address = r.address;
     cur_.size = r.size;
-    cur_.name = strings_.Intern(r.name);
+    // The name is interned when the FUNC ends (or before any other string): its slot is
+    // prefetched meanwhile. String ids, and so the string data, keep the order of the file.
+    cur_.name = f::kNone;
+    pending_name_ = r.name;
+    pending_hash_ = StringTable::Hash(r.name);
+    name_pending_ = true;
+    strings_.Prefetch(pending_hash_);
     cur_.flags = r.is_multiple ? f::kSymbolMultiple : 0;
     // Fast path: while line records come sorted, non-overlapping and inside the FUNC (what
     // dump_syms writes), they are written out as they arrive. Anything else falls back to
@@ -454,7 +467,7 @@ class Builder final : public SymVisitor {
       if (!public_addresses_.insert(r.address).second) return false;
     }
     publics_.push_back(
-        PublicOut{r.address, strings_.Intern(r.name), r.is_multiple ? f::kSymbolMultiple : 0u});
+        PublicOut{r.address, InternString(r.name), r.is_multiple ? f::kSymbolMultiple : 0u});
     return true;
   }
 
@@ -476,8 +489,21 @@ class Builder final : public SymVisitor {
     return ExclusiveInsert(func_map_, address, high);
   }
 
+  // Interns the current FUNC's name if that is still to do.
+  void FlushName() {
+    if (!name_pending_) return;
+    name_pending_ = false;
+    cur_.name = strings_.Intern(pending_name_, pending_hash_);
+  }
+
+  uint32_t InternString(std::string_view s) {
+    FlushName();
+    return strings_.Intern(s);
+  }
+
   // Resolves the current FUNC's lines and inlines and appends them to the output tables.
   void FinishFunc() {
+    FlushName();
     if (!cur_accepted_) {
       cur_lines_.clear();
       cur_inlines_.clear();
@@ -833,7 +859,7 @@ class Builder final : public SymVisitor {
         const PendingSite& p = pending_sites_[next_pending++];
         uint32_t name = origins_.Find(p.origin_id);
         if (name == f::kNone) {
-          if (omitted == f::kNone) omitted = strings_.Intern("<name omitted>");
+          if (omitted == f::kNone) omitted = InternString("<name omitted>");
           name = omitted;
         }
         const uint32_t file = p.has_call_file ? files_by_id_.Find(p.call_file_id) : f::kNone;
@@ -1227,6 +1253,9 @@ class Builder final : public SymVisitor {
   size_t fast_stream_begin_ = 0, fast_skip_begin_ = 0;  // the FUNC's first coded entry
   bool cur_accepted_ = false;
   FuncOut cur_{};
+  bool name_pending_ = false;  // cur_'s name not interned yet
+  std::string_view pending_name_;
+  uint32_t pending_hash_ = 0;
   int32_t last_nest_level_ = 0;
   PodVector<LineRecord> cur_lines_;  // every line record of the FUNC, for the general path
   std::vector<PendingInline> cur_inlines_;

@@ -2,7 +2,8 @@
 //
 // ParseSym (sym_parser.h) runs it with the virtual SymVisitor; the index builder runs it with its
 // own final visitor class, so the per-record calls are direct and inlined into the parse loop.
-// Semantics are those documented in sym_parser.h.
+// Semantics are those documented in sym_parser.h. A visitor with an OnEnd() member has it called
+// after the last record, while the views passed to it are still valid.
 #pragma once
 
 #include <cstdint>
@@ -105,6 +106,7 @@ class Parser {
       if (nl > p) Line(std::string_view(p, static_cast<size_t>(nl - p)));
       p = nl + 1;
     }
+    if constexpr (requires { v_.OnEnd(); }) v_.OnEnd();  // views into `fixed` are valid here
     return stats_;
   }
 
