@@ -133,13 +133,11 @@ class Parser {
         if (StartsWith(l, "FUNC ")) return Func(l.substr(5), n);
         break;
       case 'S':
-        if (StartsWith(l, "STACK CFI ") && l.size() > 10 && l[10] != ' ' &&
-            l.compare(10, 5, "INIT ") != 0) {
-          // The common delta record "STACK CFI <address> <rules>": valid when rules follow. The
-          // address is short: a plain loop beats a memchr call.
-          size_t sp = 11;
-          while (sp < l.size() && l[sp] != ' ') ++sp;
-          if (sp + 1 >= l.size()) Error(ParseError::kBadStack, n);
+        if (l.size() > 10 && StartsWith(l, "STACK CFI ") && l[10] != ' ' &&
+            !(l.size() >= 15 && std::memcmp(l.data() + 10, "INIT ", 5) == 0)) {
+          // The common delta record "STACK CFI <address> <rules>": valid when rules follow.
+          const char* sp = scan::FindSpace(l.data() + 11, l.data() + l.size(), limit_);
+          if (sp + 1 >= l.data() + l.size()) Error(ParseError::kBadStack, n);
           return;
         }
         if (StartsWith(l, "STACK ")) {

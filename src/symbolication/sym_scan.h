@@ -173,6 +173,21 @@ inline const char* FindLineEnd(const char* p, const char* e) {
   return p;
 }
 
+// First ' ' in [p, e), or e; reads whole 16-byte blocks while they lie below `limit`.
+inline const char* FindSpace(const char* p, const char* e, const char* limit) {
+#if defined(__SSE2__)
+  const __m128i sp = _mm_set1_epi8(' ');
+  while (p < e && limit - p >= 16) {
+    const unsigned m = static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), sp)));
+    if (m != 0) return std::min(p + __builtin_ctz(m), e);
+    p += 16;
+  }
+#endif
+  while (p < e && *p != ' ') ++p;
+  return std::min(p, e);
+}
+
 // "[m ]<hex> <hex> <hex> <name>" with single spaces (what dump_syms writes).
 inline bool FastFuncRecord(std::string_view rest, const char* limit, FuncRecord* r) {
   const char* p = rest.data();
