@@ -182,10 +182,10 @@ struct LineBaseRaw {
   uint64_t base;
 };
 
-// The string data as a raw DEFLATE stream at `level`, or "" when compression is off or saves less
-// than an eighth.
-std::string DeflateStrings(const std::string& data, int level) {
-  if (level <= 0 || data.size() < 256) return {};
+// Compresses the string data as a raw DEFLATE stream at `level` into `out`, which has room for 7/8
+// of it; returns the stream's size, or 0 when compression is off or does not save an eighth.
+size_t DeflateStrings(const std::string& data, int level, char* out) {
+  if (level <= 0 || data.size() < 256) return 0;
   // One compressor per thread and level (allocating one costs more than compressing a small file).
   struct Free {
     void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
@@ -197,12 +197,9 @@ std::string DeflateStrings(const std::string& data, int level) {
     compressor.reset(libdeflate_alloc_compressor(level));
     compressor_level = level;
   }
-  if (compressor == nullptr) return {};
-  std::string out(data.size() - data.size() / 8, '\0');
-  size_t n = libdeflate_deflate_compress(compressor.get(), data.data(), data.size(), out.data(),
-                                         out.size());
-  out.resize(n);  // 0: did not fit in 7/8 of the input
-  return out;
+  if (compressor == nullptr) return 0;
+  return libdeflate_deflate_compress(compressor.get(), data.data(), data.size(), out,
+                                     data.size() - data.size() / 8);
 }
 
 // The RangeDirect table: the span from the first to the last range start cut into at most one
@@ -1200,10 +1197,16 @@ class Builder final : public SymVisitor {
     add_vec(f::kInlineBases, inline_bases_);
     add_vec(f::kInlineRanges, inline_ranges_);
     add_vec(f::kFiles, files);
-    const std::string deflated = DeflateStrings(strings_.data(), options_.string_deflate_level);
-    if (!deflated.empty()) {
+    // The string data goes last: it is compressed straight into the file (no buffer of its own).
+    bytes.resize((bytes.size() + 7) & ~size_t{7}, '\0');
+    const size_t strings_at = bytes.size();
+    bytes.resize(strings_at + strings_.data().size() - strings_.data().size() / 8);
+    const size_t deflated =
+        DeflateStrings(strings_.data(), options_.string_deflate_level, bytes.data() + strings_at);
+    bytes.resize(strings_at + deflated);
+    if (deflated != 0) {
       h.flags |= f::kStringsDeflated;
-      add(f::kStringData, deflated.data(), deflated.size());
+      h.section_sizes[f::kStringData] = deflated;
     } else {
       add(f::kStringData, strings_.data().data(), strings_.data().size());
     }
