@@ -336,6 +336,14 @@ class Builder final : public SymVisitor {
     stream_.Reset(data.size() / 10 + 64);
     AdviseHugePages(stream_.data(), data.size() / 10 + 64);
     skips_.reserve(data.size() / 120);
+    AdviseHugePages(skips_.data(), skips_.capacity() * sizeof(f::LineSkip));
+    // FUNC records of typical files take 400-1500 bytes of text with their lines: room for four
+    // times that density, so the per-FUNC tables do not regrow (copy, touch twice) on big files.
+    const size_t funcs_expected = std::min<size_t>(data.size() / 256, size_t{1} << 24);
+    funcs_.reserve(funcs_expected);
+    AdviseHugePages(funcs_.data(), funcs_.capacity() * sizeof(FuncOut));
+    segments_.reserve(funcs_expected);
+    AdviseHugePages(segments_.data(), segments_.capacity() * sizeof(Segment));
     strings_.Reserve(std::min<size_t>(data.size() / 4, size_t{1} << 32));
     nodes_.reserve(std::min<size_t>(data.size() / 48, size_t{1} << 27));
     AdviseHugePages(nodes_.data(), nodes_.capacity() * sizeof(f::InlineNode));
@@ -950,6 +958,8 @@ class Builder final : public SymVisitor {
     for (const FuncOut& fo : funcs_)
       symbols->push_back(f::SymbolRecord{fo.address, fo.name, fo.flags});
     std::vector<Range> out;
+    symbols->reserve(funcs_.size() + publics_.size());
+    out.reserve(2 * (segments_.size() + publics_.size()) + 1);
     size_t fi = 0;  // next function whose start is > current point
     size_t pi = 0;  // next public whose address is > current point
     long cur_f = -1, cur_p = -1;
