@@ -210,6 +210,42 @@ TEST(SymParserTest, InlineNestingFollowsContainedRangeMap) {
   EXPECT_EQ(At(*idx, 0x165).inlines.size(), 0u);
 }
 
+// Call sites are numbered as inline nodes are emitted; INLINE_ORIGIN and FILE records that come
+// after the FUNCs using them, FUNCs out of address order, and an origin that never comes (Breakpad:
+// "<name omitted>") make the builder number them again at the end. Lookups must not change.
+TEST(SymParserTest, InlineCallSitesResolveWhereverTheirRecordsAre) {
+  const std::string head = "MODULE Linux x86 AB x\n";
+  const std::string defs = "FILE 0 a.c\nFILE 1 b.c\nINLINE_ORIGIN 0 outer\nINLINE_ORIGIN 1 inner\n";
+  const std::string f1 =
+      "FUNC 100 100 0 f\n100 100 9 0\nINLINE 0 20 1 0 110 10\nINLINE 1 30 1 1 110 8\n"
+      "INLINE 0 40 0 5 150 10\n";  // origin 5 never comes
+  const std::string f2 = "FUNC 300 100 0 g\n300 100 7 1\nINLINE 0 50 0 1 310 10\n";
+  const std::string variants[] = {head + defs + f1 + f2, head + f1 + f2 + defs,
+                                  head + f2 + f1 + defs, head + f2 + defs + f1};
+  for (const std::string& sym : variants) {
+    SCOPED_TRACE(sym);
+    auto idx = Index(sym);
+    auto r = At(*idx, 0x112);
+    ASSERT_EQ(r.inlines.size(), 2u);
+    EXPECT_EQ(r.inlines[0].function, "inner");
+    EXPECT_EQ(r.inlines[1].function, "outer");
+    EXPECT_EQ(r.inlines[1].file, "b.c");
+    EXPECT_EQ(r.inlines[1].line, 30);
+    EXPECT_EQ(r.file, "b.c");
+    EXPECT_EQ(r.line, 20);
+    r = At(*idx, 0x152);
+    ASSERT_EQ(r.inlines.size(), 1u);
+    EXPECT_EQ(r.inlines[0].function, "<name omitted>");
+    EXPECT_EQ(r.file, "a.c");  // old-form INLINE: the line record's file
+    EXPECT_EQ(r.line, 40);
+    r = At(*idx, 0x312);
+    ASSERT_EQ(r.inlines.size(), 1u);
+    EXPECT_EQ(r.inlines[0].function, "inner");
+    EXPECT_EQ(r.inlines[0].file, "b.c");
+    EXPECT_EQ(r.function, "g");
+  }
+}
+
 // The builder nests INLINE ranges with a sorted sweep when no two of a function's ranges partly
 // overlap and with the ContainedRangeMap emulation otherwise: both must write the same index.
 // Random functions, half of them nested by construction (with equal ranges, ranges leaving the
@@ -300,17 +336,62 @@ TEST(SymParserTest, FastLineNumbersMatchTheGeneralPath) {
     single += f[0] + " " + f[1] + " " + f[2] + " " + f[3] + "\n";
     doubled += f[0] + "  " + f[1] + "  " + f[2] + "  " + f[3] + "\n";
   }
-  Lines a, b;
-  const ParseStats sa = ParseSym(single, a), sb = ParseSym(doubled, b);
+  // The same single-spaced records with CR LF endings (split before they are read) and without
+  // the last line's LF (the record then ends at the end of the text).
+  std::string crlf;
+  for (char c : single) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  const std::string unterminated = single.substr(0, single.size() - 1);
+  Lines a, b, c, d;
+  const ParseStats sa = ParseSym(single, a), sb = ParseSym(doubled, b), sc = ParseSym(crlf, c),
+                   sd = ParseSym(unterminated, d);
   EXPECT_EQ(sa.errors, sb.errors);
+  EXPECT_EQ(sa.errors, sc.errors);
+  EXPECT_EQ(sa.errors, sd.errors);
   EXPECT_GT(a.lines.size(), 5000u);
-  ASSERT_EQ(a.lines.size(), b.lines.size());
-  for (size_t i = 0; i < a.lines.size(); ++i) {
-    SCOPED_TRACE(i);
-    EXPECT_EQ(a.lines[i].address, b.lines[i].address);
-    EXPECT_EQ(a.lines[i].size, b.lines[i].size);
-    EXPECT_EQ(a.lines[i].line, b.lines[i].line);
-    EXPECT_EQ(a.lines[i].file_id, b.lines[i].file_id);
+  for (const Lines* other : {&b, &c, &d}) {
+    ASSERT_EQ(a.lines.size(), other->lines.size());
+    for (size_t i = 0; i < a.lines.size(); ++i) {
+      SCOPED_TRACE(i);
+      EXPECT_EQ(a.lines[i].address, other->lines[i].address);
+      EXPECT_EQ(a.lines[i].size, other->lines[i].size);
+      EXPECT_EQ(a.lines[i].line, other->lines[i].line);
+      EXPECT_EQ(a.lines[i].file_id, other->lines[i].file_id);
+    }
+  }
+}
+
+// STACK CFI delta records are valid when rules follow the address (Breakpad's ParseStackInfo);
+// the fast check and the general path agree on every form.
+TEST(SymParserTest, StackCfiRecordsAreCheckedLikeBreakpad) {
+  struct Case {
+    std::string line;
+    uint64_t errors;
+  };
+  const std::string long_address(40, 'a');
+  const Case cases[] = {
+      {"STACK CFI 1234 .cfa: $rsp 8 +", 0},
+      {"STACK CFI 1234", 1},
+      {"STACK CFI 1234 ", 1},
+      {"STACK CFI 1234  x", 0},
+      {"STACK CFI  1234 x", 0},  // general path: fields split on repeated spaces
+      {"STACK CFI " + long_address + " .cfa: $rsp 8 +", 0},
+      {"STACK CFI " + long_address, 1},
+      {"STACK CFI INIT 1000 10 .cfa: $rsp 8 +", 0},
+      {"STACK CFI INIT 1000 10", 1},
+      {"STACK CFI INIT", 1},
+      {"STACK CFI I", 1},
+      {"STACK CFI", 1},
+      {"STACK WIN 4 1000 10 0 0 0 0 0 0 1 prog", 0},
+      {"STACK WIN 5 1000 10 0 0 0 0 0 0 1 prog", 1},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.line);
+    for (const char* ending : {"\n", "\r\n", ""}) {
+      BuildStats stats;
+      Index("MODULE Linux x86_64 AB x\nFUNC 1000 10 0 f\n" + c.line + ending, &stats);
+      EXPECT_EQ(stats.parse.errors, c.errors);
+      EXPECT_EQ(stats.parse.errors_by_kind[static_cast<int>(ParseError::kBadStack)], c.errors);
+    }
   }
 }
 
