@@ -35,6 +35,10 @@ struct PutOptions {
   std::string content_type;
   std::string content_encoding;
   std::map<std::string, std::string> metadata;  // keys: [a-z0-9_-]; values printable ASCII
+  // Lower-case hex MD5 of exactly the bytes being stored, when the caller has computed it anyway
+  // ("" when not). A store may use it instead of hashing the bytes again (the fs store's etag of a
+  // pending object); it is trusted, not checked against the bytes.
+  std::string content_md5;
 };
 
 struct ListEntry {

@@ -113,7 +113,7 @@ struct UploadService::MemberWork {
   std::optional<storage::ObjectInfo> existing;
   Outcome outcome = Outcome::kPending;
   std::unique_ptr<StagedObject> staged;
-  std::string md5;  // of the original bytes, for compressed members
+  std::string md5;  // of the original bytes (hashed when they are staged)
   std::optional<SymHeader> header;
   TimestampMicros store_started = 0;
 
@@ -139,9 +139,9 @@ struct UploadService::MemberWork {
   }
 };
 
-// What one pass learns from a member's uncompressed bytes: their MD5 (for compressed members and
-// skip checks) and the .sym header from the first kSymHeaderMaxBytes. The MD5 is updated by the
-// caller (md5()), several members' at once.
+// What one pass learns from a member's uncompressed bytes: their MD5 (original_md5_hash and skip
+// checks of compressed members; the etag of members stored as they are) and the .sym header from
+// the first kSymHeaderMaxBytes. The MD5 is updated by the caller (md5()), several members' at once.
 class UploadService::MemberScan {
  public:
   MemberScan(bool is_sym, bool hash) : is_sym_(is_sym), hash_(hash) {}
@@ -243,7 +243,9 @@ Status UploadService::StartStaging(MemberWork& work, MemberReader& reader) {
         MakeGzipCompressor(GzipCompressor::Backend::kIsal, config_.compression_level,
                            [&staged](std::string_view chunk) { return staged.Append(chunk); }));
   }
-  work.scan = std::make_unique<MemberScan>(work.is_sym, /*hash=*/work.compress);
+  // Hashed either way: a compressed member's MD5 is its original_md5_hash, a member stored as it
+  // is has the MD5 of its stored bytes (the store's etag, so the store need not read them back).
+  work.scan = std::make_unique<MemberScan>(work.is_sym, /*hash=*/true);
   SIGIL_ASSIGN_OR_RETURN(work.stream, MemberStream::Open(reader, m, nullptr));
   return Status::Ok();
 }
@@ -409,6 +411,7 @@ storage::PutOptions UploadService::OptionsFor(const MemberWork& work) {
     options.metadata["original_md5_hash"] = work.md5;
   } else {
     options.content_type = "application/octet-stream";
+    options.content_md5 = work.md5;  // the stored bytes are the member's bytes
   }
   return options;
 }

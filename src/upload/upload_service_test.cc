@@ -95,7 +95,9 @@ TEST_P(UploadServiceTest, SampleZipStoresJpegAsIsAndSymGzipped) {
   const auto& jpeg = objects.at("flag/DEADBEEF/flag.jpeg");
   EXPECT_EQ(jpeg.data.size(), 69183u);
   EXPECT_EQ(jpeg.info.content_encoding, "");
+  EXPECT_TRUE(jpeg.content_md5_given);  // stored as is: its MD5 comes along (the fake checks it)
   const auto& sym = objects.at("xpcshell.dbg/A7D6F1BB18CD4CB48/xpcshell.sym");
+  EXPECT_FALSE(sym.content_md5_given);  // gzipped: the MD5 is of the original, in its metadata
   EXPECT_EQ(sym.info.content_encoding, "gzip");
   EXPECT_EQ(sym.info.content_type, "text/plain");
   auto plain = testing::Gunzip(sym.data);

@@ -194,6 +194,7 @@ Result<std::string> PendingEtag(const FsPendingObject& object, const PutOptions&
     return "\"" + options.metadata.at("original_md5_hash") + tail + std::to_string(object.size()) +
            "\"";
   }
+  if (!options.content_md5.empty()) return "\"" + options.content_md5 + "\"";  // validated
   Digest digest(Digest::Kind::kMd5);
   auto buf = std::make_unique<char[]>(kReadBackChunk);
   for (uint64_t offset = 0; offset < object.size();) {
@@ -260,7 +261,7 @@ Status PublishBatch(const void* owner, int root_fd, int temp_dir_fd,
   std::vector<std::string> etags(batch.size());
   std::vector<size_t> read_back;
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (HasOriginalMd5(batch[i].options)) {
+    if (HasOriginalMd5(batch[i].options) || !batch[i].options.content_md5.empty()) {
       SIGIL_ASSIGN_OR_RETURN(etags[i], PendingEtag(*objects[i], batch[i].options));
     } else {
       read_back.push_back(i);

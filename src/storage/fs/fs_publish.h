@@ -68,7 +68,8 @@ class FsPendingObject final : public PendingObject {
 // compresses): `"<original md5>-<CRC-32 of the stored bytes, 8 hex>-<stored size>"`, which costs no
 // second pass over the bytes; two versions with the same etag have the same original content (so
 // the same decoded body) and, but for a 2^-32 CRC collision, the same stored bytes. Otherwise the
-// quoted MD5 of the stored bytes, read back from the temp file (as Put's etag). Etags of objects
+// quoted MD5 of the stored bytes (as Put's etag): PutOptions::content_md5 when the caller gave it
+// (upload does for members stored as they are), else read back from the temp file. Etags of objects
 // stored earlier stay as their sidecars recorded them.
 Result<std::string> PendingEtag(const FsPendingObject& object, const PutOptions& options);
 

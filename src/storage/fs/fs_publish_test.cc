@@ -157,11 +157,15 @@ TEST_F(FsPendingPutTest, EtagsFromTheOriginalMd5OrTheStoredBytes) {
   auto three = Pending(*store_, "stored bytes");
   auto four = Pending(*store_, big);
   auto five = Pending(*store_, "more stored bytes");
-  std::vector<PendingCommit> batch{{"k/1/one", gz, one.get()},
-                                   {"k/1/two", gz, two.get()},
-                                   {"k/2/three", not_md5, three.get()},
-                                   {"k/2/four", {}, four.get()},
-                                   {"k/2/five", not_hex, five.get()}};
+  // The caller's MD5 of the stored bytes is the etag as it is: it is trusted, not recomputed (so
+  // a deliberately different one shows it was not read back).
+  PutOptions given;
+  given.content_md5 = Md5Hex("what the caller hashed");
+  auto six = Pending(*store_, "bytes not hashed again");
+  std::vector<PendingCommit> batch{
+      {"k/1/one", gz, one.get()},          {"k/1/two", gz, two.get()},
+      {"k/2/three", not_md5, three.get()}, {"k/2/four", {}, four.get()},
+      {"k/2/five", not_hex, five.get()},   {"k/2/six", given, six.get()}};
   ASSERT_TRUE(store_->CommitPuts(batch).ok());
   const std::string etag_one = store_->Head("k/1/one")->etag;
   EXPECT_EQ(etag_one, "\"" + Md5Hex("abc") + "-" + Crc32Hex("gzip stream one") + "-15\"");
@@ -169,6 +173,7 @@ TEST_F(FsPendingPutTest, EtagsFromTheOriginalMd5OrTheStoredBytes) {
   EXPECT_EQ(store_->Head("k/2/three")->etag, "\"" + Md5Hex("stored bytes") + "\"");
   EXPECT_EQ(store_->Head("k/2/four")->etag, "\"" + Md5Hex(big) + "\"");
   EXPECT_EQ(store_->Head("k/2/five")->etag, "\"" + Md5Hex("more stored bytes") + "\"");
+  EXPECT_EQ(store_->Head("k/2/six")->etag, "\"" + Md5Hex("what the caller hashed") + "\"");
   // Rewriting the same bytes gives the same etag (a client's cached copy stays valid).
   auto again = Pending(*store_, "gzip stream one");
   std::vector<PendingCommit> rewrite{{"k/1/one", gz, again.get()}};
@@ -205,6 +210,12 @@ TEST_F(FsPendingPutTest, ABadItemStoresNothingOfTheBatch) {
   PutOptions bad_meta;
   bad_meta.metadata = {{"Upper Case", "v"}};
   expect_refused({{"g/1/x", {}, good.get()}, {"g/1/y", bad_meta, other.get()}}, "metadata");
+  for (std::string md5 :
+       {std::string("0123abcd"), Md5Hex("x").substr(0, 31) + "G", std::string(32, 'A')}) {
+    PutOptions bad_md5;
+    bad_md5.content_md5 = md5;
+    expect_refused({{"g/1/x", {}, good.get()}, {"g/1/y", bad_md5, other.get()}}, "content MD5");
+  }
 
   Result<std::unique_ptr<PendingObject>> unfinished = store_->BeginPut();
   ASSERT_TRUE(unfinished.ok());

@@ -200,6 +200,14 @@ bool PrintableAscii(std::string_view s) {
   return true;
 }
 
+bool IsLowerMd5Hex(std::string_view s) {
+  if (s.size() != 32) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Status ValidatePutOptions(const PutOptions& options) {
@@ -225,6 +233,9 @@ Status ValidatePutOptions(const PutOptions& options) {
     total += key.size() + value.size();
   }
   if (total > 2048) return InvalidArgument("metadata larger than 2048 bytes");
+  if (!options.content_md5.empty() && !IsLowerMd5Hex(options.content_md5)) {
+    return InvalidArgument("invalid content MD5: 32 lower-case hex digits");
+  }
   return Status::Ok();
 }
 

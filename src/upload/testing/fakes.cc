@@ -37,9 +37,15 @@ Status FakeObjectStore::Put(std::string_view key, std::string_view data,
   SIGIL_RETURN_IF_ERROR(storage::ValidateKey(key));
   int limit = puts_before_failure_.load();
   if (limit >= 0 && puts_.load() >= limit) return Unavailable("injected storage failure");
+  // The contract of PutOptions::content_md5: exactly the MD5 of the bytes stored.
+  if (!o.content_md5.empty() && o.content_md5 != Md5Hex(data)) {
+    return InvalidArgument("content_md5 " + o.content_md5 + " is not the MD5 of the " +
+                           std::to_string(data.size()) + " bytes put as " + std::string(key));
+  }
   ++puts_;
   Object obj;
   obj.data = std::string(data);
+  obj.content_md5_given = !o.content_md5.empty();
   obj.info.size = data.size();
   obj.info.content_type = o.content_type;
   obj.info.content_encoding = o.content_encoding;

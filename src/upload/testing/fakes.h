@@ -17,6 +17,7 @@ class FakeObjectStore : public storage::ObjectStore {
   struct Object {
     std::string data;
     storage::ObjectInfo info;
+    bool content_md5_given = false;  // the put came with PutOptions::content_md5 (checked)
   };
 
   std::string Name() const override { return "fake-bucket"; }
