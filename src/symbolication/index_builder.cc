@@ -462,7 +462,7 @@ class Builder final : public SymVisitor {
                     r.has_call_site_file,
                     static_cast<uint32_t>(cur_ranges_.size()),
                     static_cast<uint32_t>(r.ranges.size())};
-    cur_ranges_.insert(cur_ranges_.end(), r.ranges.begin(), r.ranges.end());
+    for (const AddressRange& range : r.ranges) cur_ranges_.push_back(range);
     cur_inlines_.push_back(p);
     // Its call site is interned when the FUNC ends (Site): start loading its slot now.
     const uint32_t name = origins_.Find(r.origin_id);
@@ -1284,8 +1284,8 @@ class Builder final : public SymVisitor {
   uint32_t pending_hash_ = 0;
   int32_t last_nest_level_ = 0;
   PodVector<LineRecord> cur_lines_;  // every line record of the FUNC, for the general path
-  std::vector<PendingInline> cur_inlines_;
-  std::vector<AddressRange> cur_ranges_;
+  PodVector<PendingInline> cur_inlines_;
+  PodVector<AddressRange> cur_ranges_;
 
   // Scratch.
   std::vector<uint32_t> selected_;
