@@ -117,10 +117,10 @@ class Scanner {
       const size_t need = size() + kChunk;
       if (need > cap_) {
         auto bigger = std::unique_ptr<char[]>(new char[need]);
-        std::memcpy(bigger.get(), data(), size());
+        if (size() > 0) std::memcpy(bigger.get(), data(), size());
         buf_ = std::move(bigger);
         cap_ = need;
-      } else {
+      } else if (size() > 0) {
         std::memmove(buf_.get(), data(), size());
       }
       end_ = size();
