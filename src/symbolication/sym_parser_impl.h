@@ -181,6 +181,8 @@ class Parser {
   }
 
   void File(std::string_view rest, uint64_t n) {
+    FileRecord fast;
+    if (scan::FastFileRecord(rest, limit_, &fast)) return v_.OnFile(fast);
     int64_t id;
     if (!Tokenize(rest, 2, &tok_) || !ParseLong(tok_[0], 10, &id) || id < 0) {
       return Error(ParseError::kBadFile, n);
@@ -227,6 +229,10 @@ class Parser {
   void Public(std::string_view rest, uint64_t n) {
     have_func_ = false;  // public symbols carry no lines
     PublicRecord r;
+    if (scan::FastPublicRecord(rest, limit_, &r)) {
+      if (!v_.OnPublic(r)) Error(ParseError::kBadPublic, n);
+      return;
+    }
     int64_t param_size;
     bool ok = TokenizeOptionalM(rest, 4);
     if (ok) {
@@ -256,6 +262,8 @@ class Parser {
   }
 
   void InlineOrigin(std::string_view rest, uint64_t n) {
+    InlineOriginRecord fast;
+    if (scan::FastInlineOriginRecord(rest, limit_, &fast)) return v_.OnInlineOrigin(fast);
     int64_t id, file_id;
     if (!Tokenize(rest, 2, &tok_) || !ParseLong(tok_[0], 10, &id) || id < 0) {
       return Error(ParseError::kBadInlineOrigin, n);
@@ -317,12 +325,27 @@ class Parser {
     std::string_view platform = rest.substr(start, i - start);
     if (i >= rest.size()) return false;  // nothing after the platform
     std::string_view body = rest.substr(i + 1);
+    const char* b = body.data();
+    const char* be = b + body.size();
     if (platform == "WIN") {
+      // Single-spaced (what dump_syms writes): 10 fields and a rest; the type is the first field.
+      if (const char* tenth = scan::NthSingleSpace(b, be, limit_, 10)) {
+        if (tenth + 1 == be) return false;  // no rest
+        if (b[1] == ' ' && *b >= '0' && *b <= '4') return true;
+        const char* first_end = scan::FindSpace(b, be, limit_);
+        const int type = static_cast<int>(
+            StrToL(std::string_view(b, static_cast<size_t>(first_end - b)), 16).value);
+        return type >= 0 && type <= 4;
+      }
       if (!Tokenize(body, 11, &tok_)) return false;
       int type = static_cast<int>(StrToL(tok_[0], 16).value);
       return type >= 0 && type <= 4;
     }
     if (platform == "CFI") {
+      // "INIT <address> <size> <rules>", single-spaced: rules after the third space.
+      if (body.size() > 5 && std::memcmp(b, "INIT ", 5) == 0) {
+        if (const char* third = scan::NthSingleSpace(b + 5, be, limit_, 2)) return third + 1 < be;
+      }
       StrTok t(body);
       std::string_view first, field, rules;
       if (!t.Next(&first)) return false;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <tuple>
@@ -357,6 +358,111 @@ TEST(SymParserTest, FastLineNumbersMatchTheGeneralPath) {
       EXPECT_EQ(a.lines[i].line, other->lines[i].line);
       EXPECT_EQ(a.lines[i].file_id, other->lines[i].file_id);
     }
+  }
+}
+
+// The FILE, PUBLIC, INLINE_ORIGIN and STACK WIN / CFI INIT fast paths (single-spaced fields) read
+// what the general path reads: each line again with one more space where the general path skips
+// it (before the first field, or before the STACK body) takes only the general path, and must give
+// the same records and errors. Random fields: numbers with signs, "0x", junk, too many digits;
+// names starting with digits or '-'; missing and empty fields.
+TEST(SymParserTest, FieldFastPathsMatchTheGeneralPath) {
+  struct Records : SymVisitor {
+    std::string log;
+    void OnModule(const ModuleRecord&) override {}
+    void OnCodeId(std::string_view, std::string_view) override {}
+    void OnFile(const FileRecord& r) override {
+      log += "F " + std::to_string(r.id) + " " + std::string(r.name) + "\n";
+    }
+    void OnInlineOrigin(const InlineOriginRecord& r) override {
+      log += "O " + std::to_string(r.id) + " " + std::string(r.name) + "\n";
+    }
+    void OnFunc(const FuncRecord&) override {}
+    void OnLine(const LineRecord&) override {}
+    void OnInline(const InlineRecord&) override {}
+    bool OnPublic(const PublicRecord& r) override {
+      log += "P " + std::to_string(r.is_multiple) + " " + std::to_string(r.address) + " " +
+             std::string(r.name) + "\n";
+      return true;
+    }
+    void OnError(ParseError e, uint64_t line) override {
+      log += "E " + std::to_string(static_cast<int>(e)) + " " + std::to_string(line) + "\n";
+    }
+  };
+  std::mt19937_64 rng(29);
+  auto pick = [&](std::initializer_list<const char*> l) {
+    return std::string(l.begin()[rng() % l.size()]);
+  };
+  auto number = [&] {
+    return pick({"0",
+                 "7",
+                 "12",
+                 "ff",
+                 "1a2B",
+                 "00000000004",
+                 "123456789",
+                 "1234567890",
+                 "+5",
+                 "-1",
+                 "0x10",
+                 "1x",
+                 "x",
+                 "",
+                 "\t4",
+                 "99999999999999999999",
+                 "fffffffffffffff",
+                 "ffffffffffffffff",
+                 "4294967297",
+                 "2147483648"});
+  };
+  auto name = [&] {
+    return pick({"main", "Foo::Bar(int) const", "12 name", "-1 name", "- x", "7", "-", " lead", "a",
+                 "operator new[](unsigned long)"});
+  };
+  std::string single, spaced;
+  for (int i = 0; i < 20000; ++i) {
+    std::string head, body;
+    switch (rng() % 5) {
+      case 0:
+        head = "FILE ", body = number() + " " + name();
+        break;
+      case 1:
+        head = "PUBLIC ",
+        body = (rng() % 3 == 0 ? "m " : "") + number() + " " + number() + " " + name();
+        break;
+      case 2:
+        head = "INLINE_ORIGIN ",
+        body = number() + " " + (rng() % 3 == 0 ? number() + " " : "") + name();
+        break;
+      case 3: {
+        head = "STACK WIN ", body = pick({"0", "4", "5", "x", "a", "04", "+4", "\t", "-0"});
+        const int fields = 8 + static_cast<int>(rng() % 5);
+        for (int f = 0; f < fields; ++f) body += " " + number();
+        if (rng() % 2 == 0) body += " " + name();
+        break;
+      }
+      default:
+        head = "STACK CFI ", body = pick({"INIT ", "INIT"}) + number() + " " + number() +
+                                    pick({"", " ", " .cfa: $rsp 8 +", "  x"});
+        break;
+    }
+    if (rng() % 8 == 0) body.insert(rng() % (body.size() + 1), " ");
+    if (rng() % 16 == 0 && !body.empty()) body.erase(rng() % body.size(), 1);
+    single += head + body + "\n";
+    spaced += head + " " + body + "\n";
+  }
+  Records a, b;
+  const ParseStats sa = ParseSym(single, a), sb = ParseSym(spaced, b);
+  EXPECT_EQ(sa.errors, sb.errors);
+  EXPECT_GT(sa.errors, 1000u);
+  EXPECT_LT(sa.errors, 19000u);
+  EXPECT_TRUE(a.log == b.log);
+  // Line by line, for a readable failure.
+  size_t pa = 0, pb = 0;
+  while (pa < a.log.size() && pb < b.log.size()) {
+    const size_t ea = a.log.find('\n', pa), eb = b.log.find('\n', pb);
+    ASSERT_EQ(a.log.substr(pa, ea - pa), b.log.substr(pb, eb - pb));
+    pa = ea + 1, pb = eb + 1;
   }
 }
 

@@ -188,17 +188,97 @@ inline const char* FindSpace(const char* p, const char* e, const char* limit) {
   return std::min(p, e);
 }
 
-// "[m ]<hex> <hex> <hex> <name>" with single spaces (what dump_syms writes).
-inline bool FastFuncRecord(std::string_view rest, const char* limit, FuncRecord* r) {
+// The n-th (n >= 1) ' ' in [p, e) when every field before it is non-empty, i.e. [p, e) does not
+// start with a space and no two spaces up to it are adjacent; nullptr otherwise (no n-th space,
+// or an empty field: the caller then takes the general path). Then Breakpad's Tokenize(), which
+// splits on runs of spaces, finds exactly the fields [p, n-th space) split at each space, and the
+// rest of the line after it.
+inline const char* NthSingleSpace(const char* p, const char* e, const char* limit, unsigned n) {
+  if (p == e || *p == ' ') return nullptr;
+  unsigned carry = 0;  // 1 when the byte before p is a space
+#if defined(__SSE2__) && defined(__x86_64__)
+  const __m128i sp = _mm_set1_epi8(' ');
+  while (p < e && limit - p >= 16) {
+    unsigned m = static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), sp)));
+    if (e - p < 16) m &= (1u << (e - p)) - 1;
+    const unsigned doubled = m & ((m << 1) | carry);
+    carry = m >> 15;
+    for (; m != 0; m &= m - 1) {
+      const unsigned bit = m & (0u - m);
+      if ((bit & doubled) != 0) return nullptr;
+      if (--n == 0) return p + __builtin_ctz(bit);
+    }
+    p += 16;
+  }
+#endif
+  for (; p < e; ++p) {
+    const unsigned space = *p == ' ' ? 1u : 0u;
+    if (space & carry) return nullptr;
+    if (space != 0 && --n == 0) return p;
+    carry = space;
+  }
+  return nullptr;
+}
+
+// "<dec> <name>" with a single space, the number without sign or "0x" (up to 9 digits).
+inline bool IdAndName(std::string_view rest, const char* limit, int32_t* id,
+                      std::string_view* name) {
   const char* p = rest.data();
   const char* e = p + rest.size();
-  r->is_multiple = rest.size() > 2 && p[0] == 'm' && p[1] == ' ';
-  if (r->is_multiple) p += 2;
-  uint64_t param;
-  if (!PlainHexFast(p, e, limit, 16, &r->address) || p == e || *p++ != ' ') return false;
-  if (!PlainHexFast(p, e, limit, 16, &r->size) || p == e || *p++ != ' ') return false;
-  if (!PlainHexFast(p, e, limit, 15, &param) || p == e || *p++ != ' ' || p == e) return false;
-  r->name = std::string_view(p, static_cast<size_t>(e - p));
+  uint32_t value;
+  if (!PlainDecFast(p, e, limit, &value) || p == e || *p++ != ' ' || p == e) return false;
+  *id = static_cast<int32_t>(value);
+  *name = std::string_view(p, static_cast<size_t>(e - p));
+  return true;
+}
+
+// "FILE <dec> <name>" after "FILE ".
+inline bool FastFileRecord(std::string_view rest, const char* limit, FileRecord* r) {
+  return IdAndName(rest, limit, &r->id, &r->name);
+}
+
+// "INLINE_ORIGIN <dec> <name>" after "INLINE_ORIGIN ", the name starting with neither a digit,
+// '-' nor a space (so that it cannot be the old form's file id).
+inline bool FastInlineOriginRecord(std::string_view rest, const char* limit,
+                                   InlineOriginRecord* r) {
+  if (!IdAndName(rest, limit, &r->id, &r->name)) return false;
+  const char c = r->name[0];
+  return static_cast<unsigned>(c - '0') >= 10 && c != '-' && c != ' ';
+}
+
+// "[m ]<hex>... <name>" with single spaces (what dump_syms writes): the `m` flag, N numbers (the
+// last one, the parameter size, of at most 15 digits) and the name after them.
+template <size_t N>
+inline bool FlagNumbersName(std::string_view rest, const char* limit, bool* is_multiple,
+                            uint64_t (&numbers)[N], std::string_view* name) {
+  const char* p = rest.data();
+  const char* e = p + rest.size();
+  *is_multiple = rest.size() > 2 && p[0] == 'm' && p[1] == ' ';
+  if (*is_multiple) p += 2;
+  for (size_t i = 0; i < N; ++i) {
+    if (!PlainHexFast(p, e, limit, i + 1 < N ? 16 : 15, &numbers[i]) || p == e || *p++ != ' ')
+      return false;
+  }
+  if (p == e) return false;
+  *name = std::string_view(p, static_cast<size_t>(e - p));
+  return true;
+}
+
+// "FUNC [m ]<hex> <hex> <hex> <name>" after "FUNC ".
+inline bool FastFuncRecord(std::string_view rest, const char* limit, FuncRecord* r) {
+  uint64_t numbers[3];
+  if (!FlagNumbersName(rest, limit, &r->is_multiple, numbers, &r->name)) return false;
+  r->address = numbers[0];
+  r->size = numbers[1];
+  return true;
+}
+
+// "PUBLIC [m ]<hex> <hex> <name>" after "PUBLIC ".
+inline bool FastPublicRecord(std::string_view rest, const char* limit, PublicRecord* r) {
+  uint64_t numbers[2];
+  if (!FlagNumbersName(rest, limit, &r->is_multiple, numbers, &r->name)) return false;
+  r->address = numbers[0];
   return true;
 }
 
