@@ -808,28 +808,42 @@ class Builder final : public SymVisitor {
         if (r.size == 0) continue;
         const uint64_t high = r.address + (r.size - 1);
         if (high < r.address) continue;
-        sorted_ranges_.push_back(SortedRange{r.address, high, i, k, 0});
+        // Equal ranges keep their insertion order (seq: the order of sorted_ranges_ as filled).
+        sorted_ranges_.push_back(
+            SortedRange{r.address, high, i, k, static_cast<uint32_t>(sorted_ranges_.size())});
       }
     }
-    // Equal ranges keep their insertion order (the order of sorted_ranges_ as filled).
-    for (uint32_t i = 0; i < sorted_ranges_.size(); ++i) sorted_ranges_[i].seq = i;
-    std::sort(sorted_ranges_.begin(), sorted_ranges_.end(),
-              [](const SortedRange& a, const SortedRange& b) {
-                if (a.base != b.base) return a.base < b.base;
-                return a.high != b.high ? a.high > b.high : a.seq < b.seq;
-              });
+    const auto before = [](const SortedRange& a, const SortedRange& b) {
+      if (a.base != b.base) return a.base < b.base;
+      return a.high != b.high ? a.high > b.high : a.seq < b.seq;
+    };
+    SortedRange* const first = sorted_ranges_.begin();
+    const size_t count = sorted_ranges_.size();
+    if (count <= 32) {
+      // A function's few ranges, mostly in order already (INLINE records come in pre-order):
+      // insertion sort, no call.
+      for (size_t i = 1; i < count; ++i) {
+        if (!before(first[i], first[i - 1])) continue;
+        const SortedRange r = first[i];
+        size_t j = i;
+        for (; j > 0 && before(r, first[j - 1]); --j) first[j] = first[j - 1];
+        first[j] = r;
+      }
+    } else {
+      std::sort(first, first + count, before);
+    }
     open_.clear();  // the enclosing ranges of the current one, outermost first
     for (const SortedRange& r : sorted_ranges_) {
-      while (!open_.empty() && open_.back().first < r.base) open_.pop_back();
-      if (!open_.empty() && r.high > open_.back().first) return false;  // partial overlap
-      const uint32_t parent = open_.empty() ? f::kNone : open_.back().second;
+      while (!open_.empty() && open_.back().high < r.base) open_.pop_back();
+      if (!open_.empty() && r.high > open_.back().high) return false;  // partial overlap
+      const uint32_t parent = open_.empty() ? f::kNone : open_.back().flat;
       const uint64_t s = std::max(r.base, fs), e = std::min(r.high, fe);
       uint32_t flat = f::kNone;  // outside the function: so is everything inside it
       if (s <= e) {
         flat = static_cast<uint32_t>(flat_.size());
         flat_.push_back(FlatNode{s, e, parent, r.inline_index, r.range_index});
       }
-      open_.emplace_back(r.high, flat);
+      open_.push_back(OpenRange{r.high, flat});
     }
     return true;
   }
@@ -891,6 +905,7 @@ class Builder final : public SymVisitor {
 
   void EmitInlines(uint64_t ss, uint64_t se, size_t* /*unused*/) {
     if (flat_.empty()) return;
+    if (ss == cur_.address) inline_site_.assign(cur_inlines_.size(), f::kNone);
     emitted_.assign(flat_.size(), f::kNone);
     for (uint32_t i = 0; i < flat_.size(); ++i) {
       const FlatNode& fn = flat_[i];
@@ -926,9 +941,20 @@ class Builder final : public SymVisitor {
         inline_bases_.push_back(
             f::InlineBaseException{index, range_begin, fn.range_index - first + 1, 0});
       }
+      // The nodes of one INLINE (one per range) share its site: looked up once.
+      uint32_t& site = inline_site_[fn.inline_index];
+      if (site == f::kNone) {
+        const size_t pending = pending_sites_.size();
+        const uint32_t found = Site(index, p);
+        if (pending_sites_.size() != pending) {
+          flags |= found;  // pending: numbered at Assemble, per node
+        } else {
+          site = found;
+        }
+      }
+      if (site != f::kNone) flags |= site;
       node_starts_.push_back(static_cast<uint32_t>(s - ss));
-      nodes_.push_back(
-          f::InlineNode{static_cast<uint32_t>(e - ss), parent, flags | Site(index, p)});
+      nodes_.push_back(f::InlineNode{static_cast<uint32_t>(e - ss), parent, flags});
     }
   }
 
@@ -1386,14 +1412,19 @@ class Builder final : public SymVisitor {
   std::pmr::monotonic_buffer_resource tree_pool_;
   std::vector<TreeNode> tree_;
   std::vector<std::pair<uint32_t, uint32_t>> stack_;
-  std::vector<FlatNode> flat_;
-  std::vector<uint32_t> emitted_;
+  PodVector<FlatNode> flat_;
+  PodVector<uint32_t> emitted_;
+  PodVector<uint32_t> inline_site_;  // per INLINE of the FUNC: its site once emitted, or kNone
   struct SortedRange {
     uint64_t base, high;
     uint32_t inline_index, range_index, seq;
   };
-  std::vector<SortedRange> sorted_ranges_;
-  std::vector<std::pair<uint64_t, uint32_t>> open_;  // (high, flat index or kNone)
+  PodVector<SortedRange> sorted_ranges_;
+  struct OpenRange {
+    uint64_t high;
+    uint32_t flat;  // flat index or kNone
+  };
+  PodVector<OpenRange> open_;
 
   // Output.
   std::vector<FuncOut> funcs_;

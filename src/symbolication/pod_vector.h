@@ -22,11 +22,22 @@ class PodVector {
       Grow();
     data_[size_++] = v;
   }
+  void pop_back() { --size_; }
+  // n copies of v.
+  void assign(size_t n, const T& v) {
+    size_ = 0;
+    while (capacity_ < n) Grow();
+    std::fill(data_.get(), data_.get() + n, v);
+    size_ = n;
+  }
   void clear() { size_ = 0; }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   T& operator[](size_t i) { return data_[i]; }
   const T& operator[](size_t i) const { return data_[i]; }
+  T& back() { return data_[size_ - 1]; }
+  T* begin() { return data_.get(); }
+  T* end() { return data_.get() + size_; }
   const T* begin() const { return data_.get(); }
   const T* end() const { return data_.get() + size_; }
 
