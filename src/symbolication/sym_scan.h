@@ -72,21 +72,22 @@ inline bool PlainHexFast(const char*& p, const char* e, const char* limit, size_
 #if defined(__SSE2__) && defined(__x86_64__)
   if (limit - p >= 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                                        _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
-    const __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
-                                        _mm_cmplt_epi8(lower, _mm_set1_epi8('f' + 1)));
+    // Byte classes by unsigned range checks: '0'..'9' is v - '0' <= 9, 'a'..'f' / 'A'..'F' is
+    // (v | 0x20) - 'a' <= 5 (x <= k as min(x, k) == x).
+    const __m128i dv = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+    const __m128i av = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+    const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(dv, _mm_set1_epi8(9)), dv);
+    const __m128i alpha = _mm_cmpeq_epi8(_mm_min_epu8(av, _mm_set1_epi8(5)), av);
     const unsigned hex = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(digit, alpha)));
     size_t n = static_cast<size_t>(__builtin_ctz(~hex));  // leading hex digits, <= 16
     if (n < 16) {
       n = std::min(n, static_cast<size_t>(e - p));
       if (n == 0 || n > max_digits) return false;
       // Nibble values (garbage past the digits is masked to 4 bits and shifted out below).
-      const __m128i nib = _mm_and_si128(
-          _mm_or_si128(_mm_and_si128(digit, _mm_sub_epi8(v, _mm_set1_epi8('0'))),
-                       _mm_andnot_si128(digit, _mm_sub_epi8(lower, _mm_set1_epi8('a' - 10)))),
-          _mm_set1_epi8(0x0F));
+      const __m128i nib =
+          _mm_and_si128(_mm_or_si128(_mm_and_si128(digit, dv),
+                                     _mm_andnot_si128(digit, _mm_add_epi8(av, _mm_set1_epi8(10)))),
+                        _mm_set1_epi8(0x0F));
       // Pairs of nibbles into bytes (first digit high), then 8 bytes, most significant first.
       const __m128i bytes = _mm_or_si128(
           _mm_slli_epi16(_mm_and_si128(nib, _mm_set1_epi16(0xFF)), 4), _mm_srli_epi16(nib, 8));
