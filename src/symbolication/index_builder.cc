@@ -299,12 +299,13 @@ struct SiteRaw {
 // (the table outgrows the caches on big files; Prefetch starts that read early).
 class SiteTable {
  public:
-  SiteTable() : slots_(256, Slot{f::kNone, 0, 0, 0}) {}
+  // No slots until the first site (most files have no INLINE records); then 1024.
   void Prefetch(uint32_t name, uint32_t call_file, int32_t call_line) const {
-    __builtin_prefetch(&slots_[Hash(name, call_file, call_line) & (slots_.size() - 1)]);
+    if (!slots_.empty())
+      __builtin_prefetch(&slots_[Hash(name, call_file, call_line) & (slots_.size() - 1)]);
   }
   uint32_t Intern(uint32_t name, uint32_t call_file, int32_t call_line) {
-    if (sites_.size() * 2 >= slots_.size()) Grow();
+    if (sites_.size() * 2 >= slots_.size()) Grow();  // the first time too
     const size_t mask = slots_.size() - 1;
     for (size_t i = Hash(name, call_file, call_line) & mask;; i = (i + 1) & mask) {
       Slot& slot = slots_[i];
@@ -330,7 +331,7 @@ class SiteTable {
                                16);
   }
   void Grow() {
-    std::vector<Slot> slots(slots_.size() * 2, Slot{f::kNone, 0, 0, 0});
+    std::vector<Slot> slots(std::max<size_t>(1024, slots_.size() * 2), Slot{f::kNone, 0, 0, 0});
     const size_t mask = slots.size() - 1;
     for (const Slot& slot : slots_) {
       if (slot.id == f::kNone) continue;
@@ -509,7 +510,7 @@ class Builder final : public SymVisitor {
       // Overflow, outside the FUNC, out of order or a FILE id not seen yet: the general path.
       fast_lines_ = false;
       stream_.Truncate(fast_stream_begin_);
-      skips_.resize(fast_skip_begin_);
+      skips_.truncate(fast_skip_begin_);
       return;
     }
     if (fast_have_prev_ && r.address > fast_prev_high_ + 1) {
@@ -1145,7 +1146,7 @@ class Builder final : public SymVisitor {
   // `stream`, with a restart point in `skips` every kLineSkipEvery entries. `base_pos` walks
   // line_bases_ (sorted by line index) along with the ranges.
   void EncodeLines(uint64_t range_start, uint32_t begin, uint32_t end, size_t* base_pos,
-                   ByteSink* stream, std::vector<f::LineSkip>* skips) {
+                   ByteSink* stream, PodVector<f::LineSkip>* skips) {
     LineCoder coder(stream, skips);
     coder.BeginRange();
     for (uint32_t j = begin; j < end; ++j) {
@@ -1223,9 +1224,9 @@ class Builder final : public SymVisitor {
     }
     in_place = in_place && pos == stream_.size() && skip_pos == skips_.size();
     ByteSink rebuilt(in_place ? 0 : stream_.size() + lines_.size() * 4 + 64);
-    std::vector<f::LineSkip> rebuilt_skips;
+    PodVector<f::LineSkip> rebuilt_skips;
     ByteSink& stream = in_place ? stream_ : rebuilt;
-    std::vector<f::LineSkip>& skips = in_place ? skips_ : rebuilt_skips;
+    PodVector<f::LineSkip>& skips = in_place ? skips_ : rebuilt_skips;
     // Out of place (FUNCs out of order, lines coded late), the stream is put together again here
     // and each range's (stream, skip) position recorded; in place, each range's lines start where
     // the previous FUNC range's ended.
@@ -1431,7 +1432,7 @@ class Builder final : public SymVisitor {
   std::vector<Segment> segments_;
   std::vector<LineRaw> lines_;  // of the FUNC being read, and of FUNCs not coded yet
   ByteSink stream_{0};          // coded line entries of the FUNCs read so far
-  std::vector<f::LineSkip> skips_;
+  PodVector<f::LineSkip> skips_;
   LineCoder coder_{&stream_, &skips_};  // the current FUNC's entries on the fast path
   uint64_t line_count_ = 0;
   std::vector<std::pair<uint32_t, int32_t>>

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "symbolication/index_format.h"
+#include "symbolication/pod_vector.h"
 
 namespace sigil::symbolication {
 
@@ -68,7 +69,7 @@ class ByteSink {
 // restart point.
 class LineCoder {
  public:
-  LineCoder(ByteSink* stream, std::vector<format::LineSkip>* skips)
+  LineCoder(ByteSink* stream, PodVector<format::LineSkip>* skips)
       : stream_(stream), skips_(skips) {}
 
   void BeginRange() {
@@ -116,7 +117,7 @@ class LineCoder {
   }
 
   ByteSink* stream_;
-  std::vector<format::LineSkip>* skips_;
+  PodVector<format::LineSkip>* skips_;
   uint32_t count_ = 0;
   uint32_t prev_offset_ = 0, prev_line_ = 0, prev_file_ = 0;
 };

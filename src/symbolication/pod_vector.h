@@ -23,6 +23,12 @@ class PodVector {
     data_[size_++] = v;
   }
   void pop_back() { --size_; }
+  // Room for n records (no regrowth until then).
+  void reserve(size_t n) {
+    if (n > capacity_) Reallocate(n);
+  }
+  // Drops the records from n on (n <= size()).
+  void truncate(size_t n) { size_ = n; }
   // n copies of v.
   void assign(size_t n, const T& v) {
     size_ = 0;
@@ -32,6 +38,9 @@ class PodVector {
   }
   void clear() { size_ = 0; }
   size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
   bool empty() const { return size_ == 0; }
   T& operator[](size_t i) { return data_[i]; }
   const T& operator[](size_t i) const { return data_[i]; }
@@ -42,8 +51,8 @@ class PodVector {
   const T* end() const { return data_.get() + size_; }
 
  private:
-  [[gnu::noinline]] void Grow() {
-    const size_t capacity = std::max<size_t>(64, capacity_ * 2);
+  [[gnu::noinline]] void Grow() { Reallocate(std::max<size_t>(64, capacity_ * 2)); }
+  void Reallocate(size_t capacity) {
     std::unique_ptr<T[]> bigger(new T[capacity]);
     if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_ * sizeof(T));
     data_ = std::move(bigger);
