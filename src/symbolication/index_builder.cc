@@ -166,9 +166,15 @@ class IdMap {
  public:
   void InsertFirst(int32_t id, uint32_t value) {
     if (Find(id) != f::kNone) return;
-    if (id >= 0 && static_cast<size_t>(id) < 2 * (count_ + 4096)) {
-      if (static_cast<size_t>(id) >= dense_.size())
-        dense_.resize(static_cast<size_t>(id) + 1, f::kNone);
+    const size_t limit = 2 * (count_ + 4096);
+    if (id >= 0 && static_cast<size_t>(id) < limit) {
+      // Grown geometrically (ids usually arrive in order: one resize call per id otherwise),
+      // still within the bound the ids seen so far justify.
+      if (static_cast<size_t>(id) >= dense_.size()) {
+        dense_.resize(
+            std::min(limit, std::max<size_t>(static_cast<size_t>(id) + 1, 2 * dense_.size())),
+            f::kNone);
+      }
       dense_[static_cast<size_t>(id)] = value;
     } else {
       sparse_.emplace(id, value);
