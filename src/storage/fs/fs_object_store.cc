@@ -104,7 +104,7 @@ class FsObjectStore : public ObjectStore {
     SIGIL_ASSIGN_OR_RETURN(TempFile sidecar, CreateLockedTemp(temp_fd_.get()));
     cleanup.Release();  // owned by the pending object from here on
     return std::unique_ptr<PendingObject>(std::make_unique<FsPendingObject>(
-        this, temp_fd_.get(), std::move(temp), std::move(sidecar)));
+        this, temp_fd_.get(), std::move(temp), std::move(sidecar), options_.direct_writes));
   }
 
   Status CommitPuts(std::span<PendingCommit> batch) override {

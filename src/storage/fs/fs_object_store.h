@@ -45,6 +45,10 @@ struct FsOptions {
   // only where the kernel allows it). false: always walk components with O_NOFOLLOW (same result,
   // more system calls).
   bool use_openat2 = true;
+  // Write pending objects (BeginPut) with O_DIRECT where the filesystem allows it
+  // (direct_writer.h): no page-cache copy of bytes that are written once and read rarely. false:
+  // buffered writes.
+  bool direct_writes = true;
 };
 Result<std::unique_ptr<ObjectStore>> MakeFsObjectStore(const std::string& root,
                                                        const FsOptions& options);

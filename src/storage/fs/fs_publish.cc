@@ -159,11 +159,12 @@ std::pair<std::vector<std::string_view>, std::string> DirAndName(std::string_vie
 }  // namespace
 
 FsPendingObject::FsPendingObject(const void* owner, int temp_dir_fd, TempFile temp,
-                                 TempFile sidecar)
+                                 TempFile sidecar, bool direct_writes)
     : owner_(owner),
       temp_dir_fd_(temp_dir_fd),
       temp_(std::move(temp)),
-      sidecar_(std::move(sidecar)) {}
+      sidecar_(std::move(sidecar)),
+      writer_(temp_.fd.get(), direct_writes) {}
 
 FsPendingObject::~FsPendingObject() {
   if (!published_) ::unlinkat(temp_dir_fd_, temp_.name.c_str(), 0);
@@ -172,7 +173,7 @@ FsPendingObject::~FsPendingObject() {
 
 Status FsPendingObject::Append(std::string_view data) {
   if (finished_) return Internal("pending object appended to after Finish");
-  SIGIL_RETURN_IF_ERROR(WriteAll(temp_.fd.get(), data.data(), data.size()));
+  SIGIL_RETURN_IF_ERROR(writer_.Append(data));
   crc32_ =
       crc32_gzip_refl(crc32_, reinterpret_cast<const unsigned char*>(data.data()), data.size());
   size_ += data.size();
@@ -182,6 +183,7 @@ Status FsPendingObject::Append(std::string_view data) {
 Status FsPendingObject::Finish() {
   if (finished_) return Status::Ok();
   finished_ = true;
+  SIGIL_RETURN_IF_ERROR(writer_.Finish());
   // Start writing the data back now (asynchronously), so the commit's fsync finds it done.
   ::sync_file_range(temp_.fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
   return Status::Ok();

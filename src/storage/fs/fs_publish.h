@@ -19,22 +19,24 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "storage/fs/direct_writer.h"
 #include "storage/fs/fs_files.h"
 #include "storage/object_store.h"
 
 namespace sigil::storage::fs {
 
 // Bytes of a future object, written to a locked temp file in the store's temp directory as they
-// are appended (CRC-32 computed on the way, for the etag: PendingEtag), plus an empty locked temp
-// file for its
-// sidecar (created now, so that a commit only fills it in). Finish starts the kernel's writeback
-// so the data is mostly on disk by the time the batch is committed. Temp files are removed on
-// destruction unless a commit published them.
+// are appended (with O_DIRECT where allowed: DirectWriter; CRC-32 computed on the way, for the
+// etag: PendingEtag), plus an empty locked temp file for its sidecar (created now, so that a
+// commit only fills it in). Finish writes the last bytes and starts the kernel's writeback of
+// anything still cached, so the data is on disk by the time the batch is committed. Temp files are
+// removed on destruction unless a commit published them.
 class FsPendingObject final : public PendingObject {
  public:
   // `owner` identifies the store (CommitPuts refuses objects of another store); `temp_dir_fd`
   // must outlive this object.
-  FsPendingObject(const void* owner, int temp_dir_fd, TempFile temp, TempFile sidecar);
+  FsPendingObject(const void* owner, int temp_dir_fd, TempFile temp, TempFile sidecar,
+                  bool direct_writes);
   ~FsPendingObject() override;
 
   Status Append(std::string_view data) override;
@@ -56,6 +58,7 @@ class FsPendingObject final : public PendingObject {
   int temp_dir_fd_;
   TempFile temp_;
   TempFile sidecar_;
+  DirectWriter writer_;  // writes temp_
   uint32_t crc32_ = 0;
   uint64_t size_ = 0;
   bool finished_ = false;

@@ -1,0 +1,120 @@
+#include "storage/fs/direct_writer.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/fd.h"
+#include "support/temp_dir.h"
+
+namespace sigil::storage::fs {
+namespace {
+
+std::string Pattern(size_t size, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(size, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+Fd NewFile(const std::string& path) {
+  return Fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+}
+
+// Appends `data` in pieces of the given sizes (cycled), then finishes.
+void WriteInPieces(DirectWriter& writer, std::string_view data, const std::vector<size_t>& pieces) {
+  size_t k = 0;
+  while (!data.empty()) {
+    const size_t n = std::min(data.size(), pieces[k++ % pieces.size()]);
+    ASSERT_TRUE(writer.Append(data.substr(0, n)).ok());
+    data.remove_prefix(n);
+  }
+  ASSERT_TRUE(writer.Finish().ok());
+}
+
+TEST(DirectWriterTest, FileHoldsExactlyTheAppendedBytesAtEverySizeAroundTheAlignment) {
+  test::TempDir dir("sigil-direct-writer");
+  const size_t kBuf = kDirectIoBufferBytes;
+  const std::vector<size_t> sizes = {
+      0, 1, 511, 4095, 4096, 4097, kBuf - 1, kBuf, kBuf + 1, 2 * kBuf + 4096, 3 * kBuf + 123};
+  const std::vector<std::vector<size_t>> splits = {{1 << 30}, {1000, 7, 65536}, {kBuf}, {4096}};
+  int file = 0;
+  for (bool try_direct : {true, false}) {
+    for (size_t size : sizes) {
+      for (const auto& pieces : splits) {
+        const std::string path = dir.Join("f" + std::to_string(file++));
+        Fd fd = NewFile(path);
+        ASSERT_TRUE(fd.valid());
+        const std::string data = Pattern(size, static_cast<uint32_t>(size));
+        {
+          DirectWriter writer(fd.get(), try_direct);
+          if (!try_direct) {
+            EXPECT_FALSE(writer.direct());
+          }
+          WriteInPieces(writer, data, pieces);
+          EXPECT_EQ(writer.size(), size);
+          EXPECT_FALSE(writer.direct());  // taken off at Finish
+        }
+        EXPECT_EQ(::fcntl(fd.get(), F_GETFL) & O_DIRECT, 0);
+        struct stat st;
+        ASSERT_EQ(::fstat(fd.get(), &st), 0);
+        EXPECT_EQ(static_cast<size_t>(st.st_size), size) << path;
+        EXPECT_EQ(test::ReadFile(path), data) << "size " << size << " direct " << try_direct;
+      }
+    }
+  }
+}
+
+TEST(DirectWriterTest, UsesDirectIoWhereTheFilesystemAllowsIt) {
+  test::TempDir dir("sigil-direct-writer");
+  Fd probe(::open(dir.Join("probe").c_str(), O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600));
+  if (!probe.valid()) GTEST_SKIP() << "the test directory's filesystem refuses O_DIRECT";
+  Fd fd = NewFile(dir.Join("f"));
+  DirectWriter writer(fd.get(), true);
+  EXPECT_TRUE(writer.direct());
+  EXPECT_NE(::fcntl(fd.get(), F_GETFL) & O_DIRECT, 0);
+  ASSERT_TRUE(writer.Append(Pattern(kDirectIoBufferBytes + 10, 1)).ok());
+  EXPECT_TRUE(writer.direct());  // the whole buffer went out directly
+  ASSERT_TRUE(writer.Finish().ok());
+  EXPECT_EQ(::fcntl(fd.get(), F_GETFL) & O_DIRECT, 0);
+  // The descriptor reads normally afterwards (an unaligned buffer and offset).
+  char buf[17];
+  EXPECT_EQ(::pread(fd.get(), buf + 1, 13, 5), 13);
+  EXPECT_EQ(std::string(buf + 1, 13), Pattern(kDirectIoBufferBytes + 10, 1).substr(5, 13));
+}
+
+TEST(DirectWriterTest, AppendAfterFinishFailsAndFinishTwiceIsHarmless) {
+  test::TempDir dir("sigil-direct-writer");
+  Fd fd = NewFile(dir.Join("f"));
+  DirectWriter writer(fd.get(), true);
+  ASSERT_TRUE(writer.Append("abc").ok());
+  ASSERT_TRUE(writer.Finish().ok());
+  EXPECT_TRUE(writer.Finish().ok());
+  Status late = writer.Append("d", "object x");
+  EXPECT_FALSE(late.ok());
+  EXPECT_NE(late.message().find("object x"), std::string::npos) << late.ToString();
+  EXPECT_EQ(test::ReadFile(dir.Join("f")), "abc");
+}
+
+TEST(DirectWriterTest, WriteErrorsAreStatusesNamingTheFile) {
+  test::TempDir dir("sigil-direct-writer");
+  const std::string path = dir.Join("ro");
+  { Fd create = NewFile(path); }
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));  // not writable: every write fails (EBADF)
+  ASSERT_TRUE(fd.valid());
+  for (bool try_direct : {true, false}) {
+    DirectWriter writer(fd.get(), try_direct);
+    Status s = writer.Append(Pattern(kDirectIoBufferBytes * 2, 3), "temp file x");
+    if (s.ok()) s = writer.Finish("temp file x");
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("temp file x"), std::string::npos) << s.ToString();
+  }
+}
+
+}  // namespace
+}  // namespace sigil::storage::fs
