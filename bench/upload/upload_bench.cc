@@ -8,7 +8,8 @@
 //   filesystem
 //       store + SQLite, in a fresh child process (so its peak RSS is its own), timed from the
 //       request to the 201.
-// Prints medians, MB/s, ratios and the child's peak RSS as a Markdown table.
+// Prints medians, MB/s, ratios, the child's peak RSS and the CPU (user / sys) its process spent
+// during the request (server and client together) as a Markdown table.
 //
 // With --reference-binary, (b) is also run with that binary's child (e.g. an upload_bench built
 // from an older tree) right after this one's in every repetition, for a before/after comparison
@@ -55,6 +56,10 @@ double Seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
+double CpuSeconds(const timeval& t) {
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
@@ -92,7 +97,7 @@ CompressResult CompressAll(const std::string& zip, GzipCompressor::Backend backe
   return r;
 }
 
-// Child: serve, POST the zip, print "<seconds> <maxrss_kb> <status>".
+// Child: serve, POST the zip, print "<seconds> <maxrss_kb> <status> <user_s> <sys_s>".
 int Child(const std::string& zip, const std::string& work) {
   // UPLOAD_BENCH_DEBUG=1: the service's debug log (phase timings of the upload) on stderr.
   if (std::getenv("UPLOAD_BENCH_DEBUG") != nullptr) spdlog::set_level(spdlog::level::debug);
@@ -144,9 +149,13 @@ int Child(const std::string& zip, const std::string& work) {
         return s * n;
       });
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
   auto t0 = std::chrono::steady_clock::now();
   CURLcode rc = curl_easy_perform(curl);
   double secs = Seconds(std::chrono::steady_clock::now() - t0);
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_mime_free(mime);
@@ -155,7 +164,10 @@ int Child(const std::string& zip, const std::string& work) {
   server.Wait();
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  std::printf("%.4f %ld %ld\n", secs, ru.ru_maxrss, rc == CURLE_OK ? status : 0L);
+  // CPU of the whole process (server and the curl client) while the request ran.
+  std::printf("%.4f %ld %ld %.4f %.4f\n", secs, ru.ru_maxrss, rc == CURLE_OK ? status : 0L,
+              CpuSeconds(after.ru_utime) - CpuSeconds(before.ru_utime),
+              CpuSeconds(after.ru_stime) - CpuSeconds(before.ru_stime));
   if (status != 201) std::fprintf(stderr, "upload failed: %ld %s\n", status, body.c_str());
   return status == 201 ? 0 : 1;
 }
@@ -163,6 +175,7 @@ int Child(const std::string& zip, const std::string& work) {
 struct EndToEnd {
   double seconds = 0;
   long rss_kb = 0;
+  double user_s = -1, sys_s = -1;  // CPU during the request; -1: a child that does not report it
 };
 
 // Runs one child in a fresh directory `work`. With `remove` false the directory is left for the
@@ -182,7 +195,8 @@ EndToEnd RunChild(const std::string& self, const std::string& zip, const std::st
   char buf[4096];
   while (p != nullptr && std::fgets(buf, sizeof buf, p) != nullptr) last = buf;
   if (p == nullptr ||
-      std::sscanf(last.c_str(), "%lf %ld %ld", &r.seconds, &r.rss_kb, &status) != 3 ||
+      std::sscanf(last.c_str(), "%lf %ld %ld %lf %lf", &r.seconds, &r.rss_kb, &status, &r.user_s,
+                  &r.sys_s) < 3 ||
       status != 201) {
     std::cerr << "child failed for " << zip << "\n";
     std::exit(1);
@@ -236,14 +250,14 @@ int main(int argc, char** argv) {
   struct Row {
     sigil::bench::BundleShape shape;
     std::string zip;
-    std::vector<double> a, c, b, ref;
+    std::vector<double> a, c, b, ref, user, sys;
     std::vector<long> rss, ref_rss;
     uint64_t in = 0, zlib_out = 0, isal_out = 0;
   };
   std::vector<Row> rows;
   for (const auto& shape : sigil::bench::SeedShapes()) {
     if (!only.empty() && only.find(shape.name) == std::string::npos) continue;
-    Row row{shape, dir + "/" + shape.name + ".zip", {}, {}, {}, {}, {}, {}, 0, 0, 0};
+    Row row{shape, dir + "/" + shape.name + ".zip", {}, {}, {}, {}, {}, {}, {}, {}, 0, 0, 0};
     std::string error;
     std::cerr << "generating " << row.zip << "\n";
     if (!sigil::bench::WriteBundle(shape, row.zip, &error)) {
@@ -270,27 +284,34 @@ int main(int argc, char** argv) {
       row.c.push_back(c.seconds);
       row.b.push_back(b.seconds);
       row.rss.push_back(b.rss_kb);
+      row.user.push_back(b.user_s);
+      row.sys.push_back(b.sys_s);
       row.in = a.in;
       row.zlib_out = a.out;
       row.isal_out = c.out;
       std::cerr << row.shape.name << " rep " << rep << ": zlib6 " << a.seconds << " s, isal "
-                << c.seconds << " s, e2e " << b.seconds << " s, rss " << b.rss_kb / 1024 << " MB\n";
+                << c.seconds << " s, e2e " << b.seconds << " s (CPU user " << b.user_s << " sys "
+                << b.sys_s << "), rss " << b.rss_kb / 1024 << " MB\n";
     }
   }
   for (int i = 0; i < runs; ++i) fs::remove_all(dir + "/work-" + std::to_string(i));
   std::printf(
       "| bundle | files | MB | (a) zlib-6 serial s | (b) sigil e2e s | (b) MB/s | speedup a/b | "
-      "ISA-L 1 core s | 2-core ISA-L / e2e | ratio zlib-6 | ratio ISA-L | peak RSS MB |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      "ISA-L 1 core s | 2-core ISA-L / e2e | ratio zlib-6 | ratio ISA-L | peak RSS MB | (b) CPU "
+      "user / sys s |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const Row& row : rows) {
     double mb = static_cast<double>(row.in) / 1e6;
     double a = Median(row.a), b = Median(row.b), c = Median(row.c);
     long rss = *std::max_element(row.rss.begin(), row.rss.end());
     std::printf(
-        "| %s | %d | %.1f | %.2f | %.2f | %.0f | %.1fx | %.2f | %.0f%% | %.2f | %.2f | %ld |\n",
+        "| %s | %d | %.1f | %.2f | %.2f | %.0f | %.1fx | %.2f | %.0f%% | %.2f | %.2f | %ld | %.2f "
+        "/ "
+        "%.2f |\n",
         row.shape.name.c_str(), row.shape.files, mb, a, b, mb / b, a / b, c, 100.0 * (c / 2) / b,
         static_cast<double>(row.in) / static_cast<double>(row.zlib_out),
-        static_cast<double>(row.in) / static_cast<double>(row.isal_out), rss / 1024);
+        static_cast<double>(row.in) / static_cast<double>(row.isal_out), rss / 1024,
+        Median(row.user), Median(row.sys));
   }
   if (!reference.empty()) {
     std::printf("\nreference: %s\n\n", reference.c_str());
