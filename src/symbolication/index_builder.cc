@@ -132,7 +132,11 @@ class StringTable {
     offsets_.reserve(count + 1);
     size_t slots = slots_.size();
     while (slots < 2 * count + 2) slots *= 2;
-    if (slots != slots_.size()) slots_.assign(slots, Slot{f::kNone, 0});
+    if (slots != slots_.size()) {
+      slots_.reserve(slots);
+      AdviseHugePages(slots_.data(), slots * sizeof(Slot));
+      slots_.assign(slots, Slot{f::kNone, 0});
+    }
   }
   const std::string& data() const { return data_; }
   const std::vector<uint64_t>& offsets() const { return offsets_; }
@@ -1057,11 +1061,12 @@ class Builder final : public SymVisitor {
     segments_.swap(segments);
   }
 
+  // 16 bytes (a tiled 200 MB input has 400 k of them); a range's first inline node is its
+  // segment's, or where the previous FUNC range's ended (written out with RangeEntries).
   struct Range {
     uint64_t start;
     uint32_t symbol;
-    uint32_t inline_begin;
-    int64_t seg;  // the FUNC segment it is, or -1
+    uint32_t seg;  // the FUNC segment it is, or kNone
   };
 
   // Breakpad's lookup as a piecewise-constant map: a FUNC covering the address wins, else the
@@ -1071,14 +1076,15 @@ class Builder final : public SymVisitor {
               [](const PublicOut& a, const PublicOut& b) { return a.address < b.address; });
     std::vector<uint32_t> public_symbol(publics_.size(), f::kNone);
     symbols->reserve(funcs_.size() + publics_.size());
+    AdviseHugePages(symbols->data(), symbols->capacity() * sizeof(f::SymbolRecord));
     for (const FuncOut& fo : funcs_)
       symbols->push_back(f::SymbolRecord{fo.address, fo.name, fo.flags});
     std::vector<Range> out;
     out.reserve(2 * (segments_.size() + publics_.size()) + 1);
+    AdviseHugePages(out.data(), out.capacity() * sizeof(Range));
     size_t fi = 0;  // next function whose start is > current point
     size_t pi = 0;  // next public whose address is > current point
     long cur_f = -1, cur_p = -1;
-    uint32_t inline_pos = 0;
     // Candidate points from functions, generated lazily in ascending order.
     size_t gf = 0, gseg = 0;
     bool g_end = false;  // next candidate of function gf is its end + 1
@@ -1136,14 +1142,8 @@ class Builder final : public SymVisitor {
       if (symbol == prev_symbol && seg == prev_seg) continue;
       prev_symbol = symbol;
       prev_seg = seg;
-      Range r{b, symbol, inline_pos, seg};
-      if (seg >= 0) {
-        const Segment& s = segments_[seg];
-        r.inline_begin = s.inline_begin;
-        inline_pos = s.inline_end;
-      }
       if (out.empty() && symbol == f::kNone) continue;  // nothing below the first symbol
-      out.push_back(r);
+      out.push_back(Range{b, symbol, seg >= 0 ? static_cast<uint32_t>(seg) : f::kNone});
     }
     return out;
   }
@@ -1219,7 +1219,7 @@ class Builder final : public SymVisitor {
     uint64_t pos = 0;
     uint32_t skip_pos = 0;
     for (const Range& r : ranges) {
-      if (r.seg < 0) continue;
+      if (r.seg == f::kNone) continue;
       const Segment& seg = segments_[r.seg];
       if (!seg.encoded || seg.stream_begin != pos || seg.skip_begin != skip_pos) {
         in_place = false;
@@ -1243,7 +1243,7 @@ class Builder final : public SymVisitor {
       for (const Range& r : ranges) {
         rebuilt_pos.emplace_back(static_cast<uint32_t>(stream.size()),
                                  static_cast<uint32_t>(skips.size()));
-        if (r.seg < 0) continue;
+        if (r.seg == f::kNone) continue;
         const Segment& seg = segments_[r.seg];
         if (seg.encoded) {
           const uint64_t begin = stream.size(), bytes = seg.stream_end - seg.stream_begin;
@@ -1319,14 +1319,19 @@ class Builder final : public SymVisitor {
     });
     add_with(f::kRangeEntries, [&] {
       SectionWriter<f::RangeEntry> w(&bytes);
-      uint32_t line_at = 0, skip_at = 0;
+      uint32_t line_at = 0, skip_at = 0, inline_at = 0;
       for (size_t i = 0; i < ranges.size(); ++i) {
         const Range& r = ranges[i];
         if (!in_place) std::tie(line_at, skip_at) = rebuilt_pos[i];
-        w.push_back(f::RangeEntry{r.symbol, line_at, skip_at, r.inline_begin});
-        if (in_place && r.seg >= 0) {
-          line_at = static_cast<uint32_t>(segments_[r.seg].stream_end);
-          skip_at = segments_[r.seg].skip_end;
+        const Segment* seg = r.seg == f::kNone ? nullptr : &segments_[r.seg];
+        if (seg != nullptr) inline_at = seg->inline_begin;
+        w.push_back(f::RangeEntry{r.symbol, line_at, skip_at, inline_at});
+        if (seg != nullptr) {
+          inline_at = seg->inline_end;
+          if (in_place) {
+            line_at = static_cast<uint32_t>(seg->stream_end);
+            skip_at = seg->skip_end;
+          }
         }
       }
       w.push_back(f::RangeEntry{f::kNone, static_cast<uint32_t>(stream.size()),
