@@ -108,13 +108,15 @@ class StringTable {
       i = (i + 1) & mask;
     }
     uint32_t id = static_cast<uint32_t>(count());
-    data_.append(s);
+    char* at = data_.Room(s.size());
+    if (!s.empty()) std::memcpy(at, s.data(), s.size());
+    data_.Commit(at + s.size());
     offsets_.push_back(data_.size());
     slots_[i] = Slot{id, hash};
     return id;
   }
   std::string_view Get(uint32_t id) const {
-    return std::string_view(data_).substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
+    return data().substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
   }
   size_t count() const { return offsets_.size() - 1; }
   // The (offset, size) of string `id` in data() (the empty string for kNone). Call only once data()
@@ -127,8 +129,8 @@ class StringTable {
   // Reserves address space for `bytes` of string data (pages are touched only as strings arrive)
   // and room for `count` strings (the slot table sized for them at once instead of doubling).
   void Reserve(size_t bytes, size_t count) {
-    data_.reserve(bytes);
-    AdviseHugePages(data_.data(), data_.capacity());
+    data_.Reset(bytes);
+    AdviseHugePages(data_.data(), bytes);
     offsets_.reserve(count + 1);
     size_t slots = slots_.size();
     while (slots < 2 * count + 2) slots *= 2;
@@ -138,7 +140,7 @@ class StringTable {
       slots_.assign(slots, Slot{f::kNone, 0});
     }
   }
-  const std::string& data() const { return data_; }
+  std::string_view data() const { return std::string_view(data_.data(), data_.size()); }
   const std::vector<uint64_t>& offsets() const { return offsets_; }
 
  private:
@@ -158,7 +160,7 @@ class StringTable {
     slots_.swap(slots);
   }
 
-  std::string data_;
+  ByteSink data_{0};  // appended through a pointer (no std::string::append call per string)
   std::vector<uint64_t> offsets_;
   std::vector<Slot> slots_;
 };
@@ -229,7 +231,7 @@ struct LineBaseRaw {
 
 // Compresses the string data as a raw DEFLATE stream at `level` into `out`, which has room for 7/8
 // of it; returns the stream's size, or 0 when compression is off or does not save an eighth.
-size_t DeflateStrings(const std::string& data, int level, char* out) {
+size_t DeflateStrings(std::string_view data, int level, char* out) {
   if (level <= 0 || data.size() < 256) return 0;
   // One compressor per thread and level (allocating one costs more than compressing a small file).
   struct Free {
