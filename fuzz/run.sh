@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fuzz/run.sh [SECONDS] [BUILD_DIR]: builds the libFuzzer targets (preset `fuzz`: clang, SIGIL_FUZZ=ON),
-# seeds a corpus per fuzzer from the test data (each fuzz/<area>/seed.sh), then runs every
+# seeds a corpus per fuzzer from the test data (each fuzz/<area>/seed.sh BUILD_DIR CORPUS_ROOT
+# TESTDATA_DIR), then runs every
 # *_fuzzer for SECONDS (default 60). Exits non-zero if any fuzzer finds a crash (the reproducer is
 # left in BUILD_DIR/fuzz-artifacts/<fuzzer>/).
 set -euo pipefail
@@ -23,8 +24,9 @@ cmake --build "$build" -j"$jobs" --target $targets
 
 corpus="$build/fuzz-corpus"
 mkdir -p "$corpus"
+data="${SIGIL_SHARED_DIR:-$root/../shared}/testdata"
 for seed in "$root"/fuzz/*/seed.sh; do
-  [ -x "$seed" ] && "$seed" "$build" "$corpus"
+  [ -x "$seed" ] && "$seed" "$build" "$corpus" "$data"
 done
 
 status=0

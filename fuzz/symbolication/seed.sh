@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# seed.sh BUILD_DIR CORPUS_ROOT: fills CORPUS_ROOT/<fuzzer>/ with seeds made from ../shared/testdata.
+# seed.sh BUILD_DIR CORPUS_ROOT TESTDATA_DIR: fills CORPUS_ROOT/<fuzzer>/ with seeds made from the
+# test data.
 set -euo pipefail
-build="$1"; root="$2"
-here="$(cd "$(dirname "$0")" && pwd)"
-data="${SIGIL_SHARED_DIR:-$here/../../../shared}/testdata"
+build="$1"; root="$2"; data="$3"
 mkdir -p "$root/sym_parser_fuzzer" "$root/index_loader_fuzzer"
 # Parser seeds: every .sym/.out, whole when small, else its first 8 KiB (libFuzzer's default max_len
 # is small anyway; big inputs only slow it down).

@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# seed.sh BUILD_DIR CORPUS_ROOT: seeds for the upload fuzzers: Tecken's upload archives from
-# ../shared/testdata (whole: the largest is 71 KB), two small archives in store layout made here
-# (a deflated .sym and a stored one), and a few multipart bodies.
+# seed.sh BUILD_DIR CORPUS_ROOT TESTDATA_DIR: seeds for the upload fuzzers: Tecken's upload
+# archives from the test data (whole: the largest is 71 KB), two small archives in store layout made
+# here (a deflated .sym and a stored one), and a few multipart bodies.
 set -euo pipefail
-root="$2"
-here="$(cd "$(dirname "$0")" && pwd)"
-data="${SIGIL_SHARED_DIR:-$here/../../../shared}/testdata"
+root="$2"; data="$3"
 mkdir -p "$root/zip_archive_fuzzer" "$root/multipart_fuzzer"
 n=0
 while IFS= read -r -d '' f; do
