@@ -473,7 +473,6 @@ class Builder final : public SymVisitor {
     uint32_t index = static_cast<uint32_t>(file_names_.size());
     file_names_.push_back(InternString(r.name));
     files_by_id_.InsertFirst(r.id, index);
-    last_file_id_ = kNoFileId;
   }
 
   void OnInlineOrigin(const InlineOriginRecord& r) override {
@@ -517,12 +516,7 @@ class Builder final : public SymVisitor {
     if (!fast_lines_ || r.size == 0) return;  // Breakpad ignores size-0 records
     const uint64_t high = r.address + (r.size - 1);
     const uint64_t fs = cur_.address, fe = cur_.address + (cur_.size - 1);
-    // Consecutive line records mostly name the same FILE id: its index is looked up once.
-    if (int64_t{r.file_id} != last_file_id_) {
-      last_file_id_ = r.file_id;
-      last_file_ = files_by_id_.Find(r.file_id);
-    }
-    const uint32_t file = last_file_;
+    const uint32_t file = files_by_id_.Find(r.file_id);
     if (high < r.address || r.address < fs || high > fe ||
         (fast_have_prev_ && r.address <= fast_prev_high_) || file == f::kNone) {
       // Overflow, outside the FUNC, out of order or a FILE id not seen yet: the general path.
@@ -1417,11 +1411,6 @@ class Builder final : public SymVisitor {
   size_t fast_unresolved_begin_ = 0;
   size_t fast_stream_begin_ = 0, fast_skip_begin_ = 0;  // the FUNC's first coded entry
   bool cur_accepted_ = false;
-  // The FILE id of the last line record read on the fast path (kNoFileId: none, or a FILE record
-  // came since) and its file index.
-  static constexpr int64_t kNoFileId = std::numeric_limits<int64_t>::min();
-  int64_t last_file_id_ = kNoFileId;
-  uint32_t last_file_ = f::kNone;
   FuncOut cur_{};
   bool name_pending_ = false;  // cur_'s name not interned yet
   std::string_view pending_name_;
