@@ -102,12 +102,6 @@ class Parser {
           continue;
         }
       }
-      if (*p == 'S' && e - p > 15 && std::memcmp(p, "STACK CFI ", 10) == 0) {
-        if (const char* line_end = StackCfi(p, e)) {
-          p = line_end + 1;
-          continue;
-        }
-      }
       const char* nl = scan::FindLineEnd(p, e);
       if (nl > p) Line(std::string_view(p, static_cast<size_t>(nl - p)));
       p = nl + 1;
@@ -129,32 +123,6 @@ class Parser {
       stats_.stopped_early = true;
       stop_ = true;
     }
-  }
-
-  // A "STACK CFI ..." line at p (most STACK records), read and checked as Line and Stack do but
-  // without splitting the line off first: a delta record "STACK CFI <address> <rules>" in one pass
-  // that finds the space after the address and then the line end, a single-spaced "STACK CFI INIT
-  // <address> <size> <rules>" by its third space. Returns the line end (CR, LF or e), or nullptr
-  // when the general path is to read the line (nothing counted yet).
-  [[gnu::noinline]] const char* StackCfi(const char* p, const char* e) {
-    if (p[10] == ' ' || p[10] == '\n' || p[10] == '\r') return nullptr;
-    if (std::memcmp(p + 10, "INIT ", 5) == 0) {
-      const char* end = scan::FindLineEnd(p + 15, e);
-      const char* third = scan::NthSingleSpace(p + 15, end, limit_, 2);
-      if (third == nullptr) return nullptr;
-      const uint64_t n = ++stats_.lines;
-      if (third + 1 >= end) Error(ParseError::kBadStack, n);
-      return end;
-    }
-    const uint64_t n = ++stats_.lines;
-    const char* sp = scan::FindSpaceOrLineEnd(p + 11, e);
-    if (sp == e || *sp != ' ') {  // no rules: the line ends at sp
-      Error(ParseError::kBadStack, n);
-      return sp;
-    }
-    const char* end = scan::FindLineEnd(sp + 1, e);
-    if (sp + 1 >= end) Error(ParseError::kBadStack, n);
-    return end;
   }
 
   void Line(std::string_view l) {

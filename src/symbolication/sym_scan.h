@@ -174,23 +174,6 @@ inline const char* FindLineEnd(const char* p, const char* e) {
   return p;
 }
 
-// First ' ', CR or LF in [p, e), or e.
-inline const char* FindSpaceOrLineEnd(const char* p, const char* e) {
-#if defined(__SSE2__)
-  while (e - p >= 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const int m =
-        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
-                                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
-                                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')))));
-    if (m != 0) return p + __builtin_ctz(static_cast<unsigned>(m));
-    p += 16;
-  }
-#endif
-  while (p < e && *p != ' ' && *p != '\n' && *p != '\r') ++p;
-  return p;
-}
-
 // First ' ' in [p, e), or e; reads whole 16-byte blocks while they lie below `limit`.
 inline const char* FindSpace(const char* p, const char* e, const char* limit) {
 #if defined(__SSE2__)
