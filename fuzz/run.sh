@@ -13,6 +13,9 @@ jobs="${FUZZ_BUILD_JOBS:-2}"
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSIGIL_FUZZ=ON -DSIGIL_BENCH=OFF -DSIGIL_WERROR=OFF
+else
+  # Configure again so that fuzzers added since (new fuzz/<area>/ folders or targets) are listed.
+  cmake "$build" >/dev/null
 fi
 # Every fuzzer target plus the seed helpers declared under fuzz/.
 targets=$(ninja -C "$build" -t targets all 2>/dev/null | sed -n 's/^\([A-Za-z0-9_]*\(_fuzzer\|_seed_gen\)\): .*/\1/p' | sort -u)
