@@ -10,6 +10,8 @@
 #include <mutex>
 #include <vector>
 
+#include "storage/fs/fs_files.h"
+
 namespace sigil::storage::fs {
 namespace {
 
@@ -64,17 +66,11 @@ bool SetDirect(int fd, bool on) {
   return ::fcntl(fd, F_SETFL, flags) == 0;
 }
 
-Status IoError(int err, std::string_view action, std::string_view what) {
-  std::string message = std::string(action) + " " + std::string(what) + ": " + std::strerror(err);
-  if (err == ENOSPC || err == EDQUOT) return Unavailable(std::move(message));
-  return Internal(std::move(message));
-}
-
 Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset, std::string_view what) {
   while (size > 0) {
     ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return IoError(errno, "writing", what);
+    if (n < 0) return ErrnoStatus(errno, "writing " + std::string(what));
     if (n == 0) return Internal("writing " + std::string(what) + ": no progress");
     data += n;
     size -= static_cast<size_t>(n);
@@ -112,7 +108,7 @@ Status DirectWriter::WriteBuffer(size_t bytes, std::string_view what) {
       direct_ = false;
       return PwriteAll(fd_, buffer_, bytes, written_, what);
     }
-    if (n < 0) return IoError(errno, "writing", what);
+    if (n < 0) return ErrnoStatus(errno, "writing " + std::string(what));
     // A short direct write must still end on the alignment for the next one to be valid.
     if (n == 0 || static_cast<size_t>(n) % kAlign != 0) {
       return Internal("writing " + std::string(what) + ": short direct write of " +
@@ -159,7 +155,8 @@ Status DirectWriter::Finish(std::string_view what) {
     SetDirect(fd_, false);  // later reads of the descriptor need no alignment
     direct_ = false;
     // The last direct write was padded to the alignment.
-    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) return IoError(errno, "truncating", what);
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0)
+      return ErrnoStatus(errno, "truncating " + std::string(what));
   }
   return Status::Ok();
 }

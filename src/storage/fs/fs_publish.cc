@@ -164,6 +164,7 @@ FsPendingObject::FsPendingObject(const void* owner, int temp_dir_fd, TempFile te
       temp_dir_fd_(temp_dir_fd),
       temp_(std::move(temp)),
       sidecar_(std::move(sidecar)),
+      what_("temp file " + temp_.name),
       writer_(temp_.fd.get(), direct_writes) {}
 
 FsPendingObject::~FsPendingObject() {
@@ -173,17 +174,16 @@ FsPendingObject::~FsPendingObject() {
 
 Status FsPendingObject::Append(std::string_view data) {
   if (finished_) return Internal("pending object appended to after Finish");
-  SIGIL_RETURN_IF_ERROR(writer_.Append(data));
+  SIGIL_RETURN_IF_ERROR(writer_.Append(data, what_));
   crc32_ =
       crc32_gzip_refl(crc32_, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  size_ += data.size();
   return Status::Ok();
 }
 
 Status FsPendingObject::Finish() {
   if (finished_) return Status::Ok();
   finished_ = true;
-  SIGIL_RETURN_IF_ERROR(writer_.Finish());
+  SIGIL_RETURN_IF_ERROR(writer_.Finish(what_));
   // Start writing the data back now (asynchronously), so the commit's fsync finds it done.
   ::sync_file_range(temp_.fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
   return Status::Ok();

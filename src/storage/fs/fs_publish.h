@@ -41,7 +41,7 @@ class FsPendingObject final : public PendingObject {
 
   Status Append(std::string_view data) override;
   Status Finish() override;
-  uint64_t size() const override { return size_; }
+  uint64_t size() const override { return writer_.size(); }
 
   const void* owner() const { return owner_; }
   bool finished() const { return finished_; }
@@ -58,9 +58,9 @@ class FsPendingObject final : public PendingObject {
   int temp_dir_fd_;
   TempFile temp_;
   TempFile sidecar_;
+  std::string what_;     // "temp file <name>", for error messages
   DirectWriter writer_;  // writes temp_
   uint32_t crc32_ = 0;
-  uint64_t size_ = 0;
   bool finished_ = false;
   bool published_ = false;
   bool sidecar_published_ = false;
