@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -178,8 +179,14 @@ Input& GetInput(const std::string& name) {
     Input& base = GetInput(name.substr(0, name.size() - kMapped.size()));
     const std::string path = (DataDir() / (name + ".symidx")).string();
     auto built = BuildIndex(base.sym);
-    if (!built.ok() || !WriteIndexFile(path, built->bytes).ok()) std::abort();
-    in->index = std::move(SymbolIndex::Open(path)).value();
+    Status written = built.ok() ? WriteIndexFile(path, built->bytes) : built.status();
+    auto opened =
+        written.ok() ? SymbolIndex::Open(path) : Result<std::unique_ptr<SymbolIndex>>(written);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "%s: %s\n", path.c_str(), opened.status().ToString().c_str());
+      std::exit(1);
+    }
+    in->index = std::move(*opened);
     in->addresses = base.addresses;
     in->starts = base.starts;
     in->lo = base.lo;
