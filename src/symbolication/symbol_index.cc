@@ -12,44 +12,18 @@
 #include <cstring>
 #include <iterator>
 
+#include "symbolication/sorted_search.h"
+
 namespace sigil::symbolication {
 namespace {
 
 namespace f = format;
+using search::GuessPosition;
+using search::UpperBound;
+using search::UpperBoundArray;
+using search::UpperBoundFrom;
 
 Status Corrupt(const std::string& what) { return InvalidArgument("invalid symbol index: " + what); }
-
-// First index in [lo, hi) whose key is > x (keys ascending). Branch-free halving (the compiler
-// emits conditional moves), so the search costs memory latency but no mispredictions.
-template <typename Key, typename GetKey>
-inline uint64_t UpperBound(uint64_t lo, uint64_t hi, Key x, GetKey key) {
-  uint64_t n = hi - lo;
-  if (n == 0) return lo;
-  uint64_t base = lo;
-  while (n > 1) {
-    uint64_t half = n / 2;
-    base = (key(base + half) <= x) ? base + half : base;
-    n -= half;
-  }
-  return base + (key(base) <= x ? 1 : 0);
-}
-
-// UpperBound over a plain array, prefetching both possible next probes (memory-level
-// parallelism for indexes larger than the cache).
-template <typename T>
-inline uint64_t UpperBoundArray(const T* keys, uint64_t lo, uint64_t hi, uint64_t x) {
-  uint64_t n = hi - lo;
-  if (n == 0) return lo;
-  const T* base = keys + lo;
-  while (n > 1) {
-    uint64_t half = n / 2;
-    __builtin_prefetch(base + (n - half) / 2);
-    __builtin_prefetch(base + half + (n - half) / 2);
-    base = (base[half] <= x) ? base + half : base;
-    n -= half;
-  }
-  return static_cast<uint64_t>(base - keys) + (*base <= x ? 1 : 0);
-}
 
 // Reads a LEB128 varint of at most 10 bytes below `end`; false when it runs past `end`.
 inline bool ReadVarint(const uint8_t** p, const uint8_t* end, uint64_t* v) {
@@ -382,71 +356,23 @@ bool SymbolIndex::Lookup(uint64_t address, LookupResult* r) const {
   return idx != kNoRange && Resolve(idx, address, r);
 }
 
-void SymbolIndex::LookupBatch(std::span<const uint64_t> addresses,
-                              std::span<LookupResult> results) const {
-  constexpr size_t kGroup = 16;
-  const size_t n = std::min(addresses.size(), results.size());
-  if (!large_) {
-    // Cache-resident: the staged walk would only add work.
-    for (size_t i = 0; i < n; ++i) Lookup(addresses[i], &results[i]);
-    return;
-  }
-  uint64_t bucket[kGroup], idx[kGroup], skip[kGroup], node[kGroup];
-  for (size_t g = 0; g < n; g += kGroup) {
-    const size_t m = std::min(kGroup, n - g);
-    const uint64_t* a = addresses.data() + g;
-    // Each stage touches what the previous one prefetched and prefetches the next level.
-    for (size_t i = 0; i < m; ++i) {
-      bucket[i] = (ranges_count_ == 0 || a[i] < starts_[0]) ? kNoRange : Bucket(a[i]);
-      if (bucket[i] != kNoRange) __builtin_prefetch(direct_ + bucket[i]);
-    }
-    for (size_t i = 0; i < m; ++i) {
-      if (bucket[i] != kNoRange) __builtin_prefetch(starts_ + direct_[bucket[i]]);
-    }
-    for (size_t i = 0; i < m; ++i) {
-      const uint64_t b = bucket[i];
-      idx[i] = b == kNoRange
-                   ? kNoRange
-                   : UpperBoundArray(starts_, direct_[b], uint64_t{direct_[b + 1]} + 1, a[i]) - 1;
-      if (idx[i] != kNoRange) __builtin_prefetch(entries_ + idx[i]);
-    }
-    for (size_t i = 0; i < m; ++i) {
-      if (idx[i] == kNoRange) continue;
-      const f::RangeEntry& e = entries_[idx[i]];
-      if (e.symbol == f::kNone) continue;
-      __builtin_prefetch(symbols_ + e.symbol);
-      __builtin_prefetch(skips_ + e.skip_begin);
-      __builtin_prefetch(line_stream_ + e.line_pos);
-      __builtin_prefetch(inline_starts_ + e.inline_begin);
-    }
-    // Second level: the line bytes the decoder will start at and the innermost inline node.
-    for (size_t i = 0; i < m; ++i) {
-      skip[i] = node[i] = kNoRange;
-      if (idx[i] == kNoRange) continue;
-      const f::RangeEntry& e = entries_[idx[i]];
-      if (e.symbol == f::kNone) continue;
-      const f::RangeEntry& next = entries_[idx[i] + 1];
-      const uint64_t off = a[i] - starts_[idx[i]];
-      const uint64_t si = UpperBound(e.skip_begin, next.skip_begin, off,
-                                     [&](uint64_t k) { return skips_[k].offset; });
-      __builtin_prefetch(line_stream_ + (si > e.skip_begin ? skips_[si - 1].pos : e.line_pos));
-      skip[i] = si;
-      const uint64_t ni = UpperBoundArray(inline_starts_, e.inline_begin, next.inline_begin, off);
-      if (ni > e.inline_begin) __builtin_prefetch(inlines_ + ni - 1);
-      node[i] = ni;
-    }
-    // Third level: the innermost inline's call site.
-    for (size_t i = 0; i < m; ++i) {
-      if (idx[i] == kNoRange || node[i] == kNoRange || node[i] <= entries_[idx[i]].inline_begin)
-        continue;
-      __builtin_prefetch(sites_ + (inlines_[node[i] - 1].site & f::kSiteMask));
-    }
-    for (size_t i = 0; i < m; ++i) {
-      LookupResult* r = &results[g + i];
-      r->Clear();
-      if (idx[i] != kNoRange) Resolve(idx[i], a[i], r, skip[i], node[i]);
-    }
-  }
+uint64_t SymbolIndex::Span(uint64_t idx) const {
+  const uint64_t span = idx + 1 < ranges_count_ ? starts_[idx + 1] - starts_[idx] : 0;
+  return span == 0 || span > 0xFFFFFFFFull ? uint64_t{1} << 32 : span;
+}
+
+uint64_t SymbolIndex::FindSkip(uint64_t idx, uint32_t off, uint64_t span) const {
+  const uint64_t lo = entries_[idx].skip_begin, hi = entries_[idx + 1].skip_begin;
+  if (lo == hi) return lo;
+  return UpperBoundFrom(lo, hi, GuessPosition(lo, hi, off, span), off,
+                        [&](uint64_t k) { return skips_[k].offset; });
+}
+
+uint64_t SymbolIndex::FindNode(uint64_t idx, uint32_t off, uint64_t span) const {
+  const uint64_t lo = entries_[idx].inline_begin, hi = entries_[idx + 1].inline_begin;
+  if (lo == hi) return lo;
+  return UpperBoundFrom(lo, hi, GuessPosition(lo, hi, off, span), off,
+                        [&](uint64_t k) { return inline_starts_[k]; });
 }
 
 bool SymbolIndex::Resolve(uint64_t idx, uint64_t address, LookupResult* r, uint64_t skip,
@@ -469,9 +395,8 @@ bool SymbolIndex::Resolve(uint64_t idx, uint64_t address, LookupResult* r, uint6
   // Line record: the last entry at or below the offset (a gap entry means none). Start at the
   // last restart point at or below it, decode forward.
   const f::RangeEntry& next = entries_[idx + 1];
-  const uint64_t si = skip != kNoRange ? skip
-                                       : UpperBound(e.skip_begin, next.skip_begin, off,
-                                                    [&](uint64_t k) { return skips_[k].offset; });
+  const uint64_t span = skip != kNoRange && node_hint != kNoRange ? 0 : Span(idx);
+  const uint64_t si = skip != kNoRange ? skip : FindSkip(idx, off, span);
   const uint8_t* p = line_stream_ + (si > e.skip_begin ? skips_[si - 1].pos : e.line_pos);
   const uint8_t* const end = line_stream_ + next.line_pos;
   uint64_t offset = 0, base_distance = 0;
@@ -506,12 +431,7 @@ bool SymbolIndex::Resolve(uint64_t idx, uint64_t address, LookupResult* r, uint6
   // Inlines: the last node starting at or below the offset, then its ancestors that cover it,
   // innermost first. The innermost gets the line record's file/line, each outer one the call site
   // of the one inside it, the function itself the call site of the outermost.
-  const uint64_t ni =
-      node_hint != kNoRange
-          ? node_hint
-          : (large_ ? UpperBoundArray(inline_starts_, e.inline_begin, next.inline_begin, off)
-                    : UpperBound(e.inline_begin, next.inline_begin, off,
-                                 [&](uint64_t k) { return inline_starts_[k]; }));
+  const uint64_t ni = node_hint != kNoRange ? node_hint : FindNode(idx, off, span);
   if (ni > e.inline_begin) {
     const std::string_view line_file = r->file;
     std::string_view call_file = r->file;

@@ -71,10 +71,10 @@ class SymbolIndex {
   bool Lookup(uint64_t address, LookupResult* result) const;
 
   // Looks up many offsets at once: results[i] answers addresses[i] exactly as Lookup would
-  // (results.size() >= addresses.size(); each result's vector capacity is reused). Walks the
-  // addresses in groups whose table reads are prefetched stage by stage, so their cache misses
-  // overlap: much faster than a Lookup loop when the index is larger than the CPU cache (under 4
-  // MiB it is that loop).
+  // (results.size() >= addresses.size(); each result's vector capacity is reused). Runs the
+  // addresses through a software pipeline of prefetching stages, so the cache misses of up to
+  // kStages * kGroup lookups overlap: much faster than a Lookup loop when the index is larger
+  // than the CPU cache (under OpenOptions::batch_prefetch_min_bytes it is that loop).
   void LookupBatch(std::span<const uint64_t> addresses, std::span<LookupResult> results) const;
 
   // Module metadata from the .sym header lines ("" when absent).
@@ -109,12 +109,25 @@ class SymbolIndex {
   }
   // Index of the range containing `address`, or kNoRange (no range at or below it).
   static constexpr uint64_t kNoRange = ~uint64_t{0};
+  static constexpr size_t kGroup = 16;  // addresses LookupBatch walks together
   uint64_t Bucket(uint64_t address) const;
   uint64_t FindRange(uint64_t address) const;
   // Answers `address` in range `idx`. `skip` and `node` are the results of the restart-point and
   // inline-node searches when the caller has already done them (LookupBatch), else kNoRange.
   bool Resolve(uint64_t idx, uint64_t address, LookupResult* result, uint64_t skip = kNoRange,
                uint64_t node = kNoRange) const;
+  // LookupBatch (symbol_index_batch.cc): addresses in flight, and one pipeline stage (0 ..
+  // kStages - 1) run on a group of m <= kGroup of them.
+  static constexpr size_t kStages = 7;
+  struct BatchSlot;
+  void RunBatchStage(size_t stage, BatchSlot* slots, size_t m, const uint64_t* addresses,
+                     LookupResult* results) const;
+  // Range idx's length, capped at 2^32 (the last range: 2^32), for the searches' guesses.
+  uint64_t Span(uint64_t idx) const;
+  // First restart point / inline node of range idx starting above `off` (the range's begin index
+  // when none), found from a guess at where `off` lies in the range.
+  uint64_t FindSkip(uint64_t idx, uint32_t off, uint64_t span) const;
+  uint64_t FindNode(uint64_t idx, uint32_t off, uint64_t span) const;
   uint64_t InlineBase(uint32_t node_index, uint64_t address, uint64_t fallback) const;
 
   // Storage: either a mapping or an owned string; inflated string data when it is compressed.

@@ -1,5 +1,6 @@
-// SymbolIndex::LookupBatch answers exactly what Lookup answers, for every batch size and for
-// addresses outside the module; the oracle test checks Lookup itself against Breakpad.
+// SymbolIndex::LookupBatch answers exactly what Lookup answers, for every batch size (around its
+// group size and its pipeline's depth too) and for addresses outside the module; the oracle test
+// checks Lookup itself against Breakpad.
 #include "symbolication/symbol_index.h"
 
 #include <gtest/gtest.h>
@@ -73,8 +74,8 @@ TEST(SymbolIndexTest, LookupBatchMatchesLookup) {
       LookupResult single;
       std::vector<LookupResult> batch(addresses.size() + 3);
       batch[0].inlines.resize(7);  // stale contents must be cleared
-      for (size_t size :
-           {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, addresses.size()}) {
+      for (size_t size : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{111},
+                          size_t{112}, size_t{113}, addresses.size()}) {
         index->LookupBatch(std::span<const uint64_t>(addresses.data(), size), batch);
         for (size_t i = 0; i < size; ++i) {
           index->Lookup(addresses[i], &single);
