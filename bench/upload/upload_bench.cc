@@ -2,12 +2,10 @@
 // measurements, interleaved repetitions of:
 //   (a) serial zlib level 6 on one thread over the members' bytes (the seed's baseline f1),
 //   (c) raw ISA-L compression (configured level) of the same bytes on one thread; "two cores'
-//   worth" is
-//       half its time,
+//       worth" is half its time,
 //   (b) sigil's pipeline end to end: POST /upload/ to a real http::Server + UploadService +
-//   filesystem
-//       store + SQLite, in a fresh child process (so its peak RSS is its own), timed from the
-//       request to the 201.
+//       filesystem store + SQLite, in a fresh child process (so its peak RSS is its own), timed
+//       from the request to the 201,
 //   (d) the work no pipeline can skip for these members, on one thread: inflate with the CRC
 //       check (MemberReader, as the service reads a member) and the MD5 the spec stores as
 //       original_md5_hash (Md5UpdateMany over 16 members side by side, as the service does);
