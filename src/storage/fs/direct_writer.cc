@@ -5,9 +5,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "storage/fs/fs_files.h"
@@ -20,9 +24,9 @@ namespace {
 constexpr size_t kAlign = 4096;
 static_assert(kDirectIoBufferBytes % kAlign == 0);
 
-// Buffers kept for reuse: enough for every lane of a large upload; more are freed when given
-// back.
-constexpr size_t kPoolMax = 48;
+// Buffers kept for reuse: enough for every lane of a large upload (each writer holds one it
+// fills and one in flight); more are freed when given back.
+constexpr size_t kPoolMax = 64;
 
 class BufferPool {
  public:
@@ -79,6 +83,69 @@ Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset, std::st
   return Status::Ok();
 }
 
+// Direct writes of full buffers run here, so the thread that fills them keeps the CPU while the
+// device works (a direct pwrite sleeps until the device is done). Two threads: the device takes
+// more than one write at a time.
+class BackgroundWrites {
+ public:
+  BackgroundWrites() {
+    for (int i = 0; i < 2; ++i) std::thread([this] { Run(); }).detach();
+  }
+  void Post(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return !jobs_.empty(); });
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+};
+
+BackgroundWrites& Background() {
+  static BackgroundWrites* writes = new BackgroundWrites();  // never destroyed, like the pool
+  return *writes;
+}
+
+// Writes `padded` aligned bytes with O_DIRECT at `offset`. EINVAL before anything is written sets
+// *refused (when given) and returns an error: the filesystem refuses direct writes after all.
+Status PwriteDirect(int fd, const char* data, size_t padded, uint64_t offset, std::string_view what,
+                    bool* refused = nullptr) {
+  size_t done = 0;
+  while (done < padded) {
+    ssize_t n = ::pwrite(fd, data + done, padded - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINVAL && done == 0 && refused != nullptr) {
+      *refused = true;
+      return Internal("writing " + std::string(what) + ": direct writes refused");
+    }
+    if (n < 0) return ErrnoStatus(errno, "writing " + std::string(what));
+    // A short direct write must still end on the alignment for the next one to be valid.
+    if (n == 0 || static_cast<size_t>(n) % kAlign != 0) {
+      return Internal("writing " + std::string(what) + ": short direct write of " +
+                      std::to_string(n) + " bytes");
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 DirectWriter::DirectWriter(int fd, bool try_direct) : fd_(fd) {
@@ -92,31 +159,62 @@ DirectWriter::DirectWriter(int fd, bool try_direct) : fd_(fd) {
   buffer_ = nullptr;
 }
 
-DirectWriter::~DirectWriter() { Pool().Give(buffer_); }
+DirectWriter::~DirectWriter() {
+  (void)Wait();  // the background write uses the descriptor, which the caller closes next
+  Pool().Give(buffer_);
+}
 
-Status DirectWriter::WriteBuffer(size_t bytes, std::string_view what) {
+// The in-flight write's state, shared with the background thread until it is done.
+struct DirectWriter::InFlight {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool busy = false;
+  Status status;  // of the last write
+};
+
+Status DirectWriter::WriteBuffer(size_t bytes, bool background, std::string_view what) {
   if (!direct_) return PwriteAll(fd_, buffer_, bytes, written_, what);
   const size_t padded = (bytes + kAlign - 1) & ~(kAlign - 1);
   std::memset(buffer_ + bytes, 0, padded - bytes);
-  size_t done = 0;
-  while (done < padded) {
-    ssize_t n = ::pwrite(fd_, buffer_ + done, padded - done, static_cast<off_t>(written_ + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EINVAL && done == 0) {
-      // This filesystem or device refuses direct writes after all: plain writes from here on.
+  if (!probed_) {
+    // The first direct write runs here: it tells whether the filesystem takes them at all.
+    probed_ = true;
+    bool refused = false;
+    Status st = PwriteDirect(fd_, buffer_, padded, written_, what, &refused);
+    if (refused) {
       SetDirect(fd_, false);
       direct_ = false;
       return PwriteAll(fd_, buffer_, bytes, written_, what);
     }
-    if (n < 0) return ErrnoStatus(errno, "writing " + std::string(what));
-    // A short direct write must still end on the alignment for the next one to be valid.
-    if (n == 0 || static_cast<size_t>(n) % kAlign != 0) {
-      return Internal("writing " + std::string(what) + ": short direct write of " +
-                      std::to_string(n) + " bytes");
-    }
-    done += static_cast<size_t>(n);
+    return st;
   }
+  SIGIL_RETURN_IF_ERROR(Wait());  // one write in flight at a time
+  if (!background) return PwriteDirect(fd_, buffer_, padded, written_, what);
+  if (in_flight_ == nullptr) in_flight_ = std::make_shared<InFlight>();
+  char* buffer = buffer_;
+  buffer_ = Pool().Take();
+  if (buffer_ == nullptr) {  // out of memory: write this one here and keep its buffer
+    buffer_ = buffer;
+    return PwriteDirect(fd_, buffer_, padded, written_, what);
+  }
+  in_flight_->busy = true;
+  Background().Post(
+      [state = in_flight_, fd = fd_, buffer, padded, offset = written_, name = std::string(what)] {
+        Status st = PwriteDirect(fd, buffer, padded, offset, name);
+        Pool().Give(buffer);
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->status = std::move(st);
+        state->busy = false;
+        state->cv.notify_all();
+      });
   return Status::Ok();
+}
+
+Status DirectWriter::Wait() {
+  if (in_flight_ == nullptr) return Status::Ok();
+  std::unique_lock<std::mutex> lock(in_flight_->mu);
+  in_flight_->cv.wait(lock, [&] { return !in_flight_->busy; });
+  return in_flight_->status;
 }
 
 Status DirectWriter::Append(std::string_view data, std::string_view what) {
@@ -133,7 +231,7 @@ Status DirectWriter::Append(std::string_view data, std::string_view what) {
     size_ += n;
     data.remove_prefix(n);
     if (used_ == kDirectIoBufferBytes) {
-      SIGIL_RETURN_IF_ERROR(WriteBuffer(used_, what));
+      SIGIL_RETURN_IF_ERROR(WriteBuffer(used_, /*background=*/true, what));
       written_ += used_;
       used_ = 0;
     }
@@ -145,7 +243,8 @@ Status DirectWriter::Finish(std::string_view what) {
   if (finished_) return Status::Ok();
   finished_ = true;
   if (buffer_ != nullptr) {
-    if (used_ > 0) SIGIL_RETURN_IF_ERROR(WriteBuffer(used_, what));
+    if (used_ > 0) SIGIL_RETURN_IF_ERROR(WriteBuffer(used_, /*background=*/false, what));
+    SIGIL_RETURN_IF_ERROR(Wait());
     written_ += used_;
     used_ = 0;
     Pool().Give(buffer_);

@@ -8,11 +8,14 @@
 // writes of new files ran at 0.07-2 GB/s there, direct ones at 1.2-1.9 GB/s with no CPU spent
 // copying (docs/benchmarks.md, "Upload"). Where the filesystem refuses O_DIRECT (tmpfs on older
 // kernels, some network filesystems) or the caller does not want it, writes are ordinary.
-// Aligned buffers come from a small process-wide pool, so their pages stay warm.
+// Aligned buffers come from a small process-wide pool, so their pages stay warm. Full buffers are
+// written by a process-wide background thread while the caller fills the next one (a direct write
+// sleeps until the device is done; the caller's CPU would sit idle meanwhile).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "common/status.h"
@@ -26,6 +29,9 @@ inline constexpr size_t kDirectIoBufferBytes = 256 * 1024;
 // buffer and go out in whole buffers; Finish writes the padded tail, takes O_DIRECT off the
 // descriptor again (later reads and fsyncs of it are ordinary) and truncates the file to its real
 // size.
+//
+// At most one full buffer is in flight per writer; its error, if any, comes back from the next
+// Append or from Finish. The destructor waits for it.
 //
 // Not thread-safe: one writer at a time (calls from different threads need a happens-before
 // between them). The descriptor is borrowed, must be a new, empty regular file open for writing
@@ -48,16 +54,22 @@ class DirectWriter {
   uint64_t size() const { return size_; }
 
  private:
-  // Writes buffer_[0, bytes) at written_ (padded with zeros to the alignment when direct).
-  Status WriteBuffer(size_t bytes, std::string_view what);
+  struct InFlight;
+  // Writes buffer_[0, bytes) at written_ (padded with zeros to the alignment when direct), in the
+  // background when `background` (buffer_ is then a fresh one) except for the first direct write.
+  Status WriteBuffer(size_t bytes, bool background, std::string_view what);
+  // Waits for the write in flight; its status.
+  Status Wait();
 
   int fd_;
   bool direct_ = false;
   bool finished_ = false;
-  char* buffer_ = nullptr;  // pooled, aligned; only in direct mode
-  size_t used_ = 0;         // bytes in buffer_
-  uint64_t written_ = 0;    // bytes written to the file from buffers (aligned while direct)
-  uint64_t size_ = 0;       // bytes appended
+  bool probed_ = false;                  // a direct write has been tried
+  std::shared_ptr<InFlight> in_flight_;  // shared with the background thread
+  char* buffer_ = nullptr;               // pooled, aligned; only in direct mode
+  size_t used_ = 0;                      // bytes in buffer_
+  uint64_t written_ = 0;  // bytes written to the file from buffers (aligned while direct)
+  uint64_t size_ = 0;     // bytes appended
 };
 
 }  // namespace sigil::storage::fs

@@ -7,6 +7,7 @@
 
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/fd.h"
@@ -41,7 +42,9 @@ TEST(DirectWriterTest, FileHoldsExactlyTheAppendedBytesAtEverySizeAroundTheAlign
   test::TempDir dir("sigil-direct-writer");
   const size_t kBuf = kDirectIoBufferBytes;
   const std::vector<size_t> sizes = {
-      0, 1, 511, 4095, 4096, 4097, kBuf - 1, kBuf, kBuf + 1, 2 * kBuf + 4096, 3 * kBuf + 123};
+      0, 1, 511, 4095, 4096, 4097, kBuf - 1, kBuf, kBuf + 1, 2 * kBuf + 4096, 3 * kBuf + 123,
+      // Many buffers: all but the first go out in the background, one in flight at a time.
+      17 * kBuf + 4097};
   const std::vector<std::vector<size_t>> splits = {{1 << 30}, {1000, 7, 65536}, {kBuf}, {4096}};
   int file = 0;
   for (bool try_direct : {true, false}) {
@@ -68,6 +71,38 @@ TEST(DirectWriterTest, FileHoldsExactlyTheAppendedBytesAtEverySizeAroundTheAlign
       }
     }
   }
+}
+
+// Writers on many threads at once share the background writes and the buffer pool; each file
+// still holds exactly its bytes, also when a writer is destroyed without Finish (it waits for its
+// write in flight before the descriptor is closed).
+TEST(DirectWriterTest, ConcurrentWritersEachGetTheirExactBytes) {
+  test::TempDir dir("sigil-direct-writer-mt");
+  constexpr int kThreads = 6;
+  std::vector<std::thread> threads;
+  std::vector<std::string> failures(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 4; ++round) {
+        const std::string path = dir.Join("t" + std::to_string(t) + "-" + std::to_string(round));
+        Fd fd = NewFile(path);
+        const size_t size = (5 + t + round) * kDirectIoBufferBytes + 977 * t;
+        const std::string data = Pattern(size, static_cast<uint32_t>(t * 10 + round));
+        {
+          DirectWriter writer(fd.get(), true);
+          for (size_t at = 0; at < size; at += 70001) {
+            if (!writer.Append(std::string_view(data).substr(at, 70001)).ok())
+              failures[t] = "append failed";
+          }
+          if (round == 3) continue;  // destroyed unfinished: must not write after the close
+          if (!writer.Finish().ok()) failures[t] = "finish failed";
+        }
+        if (test::ReadFile(path) != data) failures[t] = "wrong bytes in " + path;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const std::string& f : failures) EXPECT_EQ(f, "");
 }
 
 TEST(DirectWriterTest, UsesDirectIoWhereTheFilesystemAllowsIt) {
