@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <random>
 #include <string>
 #include <thread>
@@ -103,6 +105,32 @@ TEST(DirectWriterTest, ConcurrentWritersEachGetTheirExactBytes) {
   }
   for (auto& th : threads) th.join();
   for (const std::string& f : failures) EXPECT_EQ(f, "");
+}
+
+// A write that fails in the background (here: past the file size limit, EFBIG) comes back from a
+// later Append or from Finish, naming the file.
+TEST(DirectWriterTest, BackgroundWriteErrorsComeBackFromAppendOrFinish) {
+  test::TempDir dir("sigil-direct-writer");
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = 3 * kDirectIoBufferBytes;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  for (bool try_direct : {true, false}) {
+    Fd fd = NewFile(dir.Join(try_direct ? "big-direct" : "big-plain"));
+    ASSERT_TRUE(fd.valid());
+    DirectWriter writer(fd.get(), try_direct);
+    const std::string data = Pattern(kDirectIoBufferBytes, 9);
+    Status s;
+    for (int i = 0; i < 8 && s.ok(); ++i) s = writer.Append(data, "temp file big");
+    if (s.ok()) s = writer.Finish("temp file big");
+    EXPECT_FALSE(s.ok()) << "direct " << try_direct;
+    // The write's own error, not a later one (Finish's truncate past the limit would fail too).
+    EXPECT_NE(s.message().find("writing temp file big"), std::string::npos) << s.ToString();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
 }
 
 TEST(DirectWriterTest, UsesDirectIoWhereTheFilesystemAllowsIt) {
