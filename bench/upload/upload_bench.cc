@@ -40,6 +40,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -79,24 +80,49 @@ struct CompressResult {
   uint64_t in = 0, out = 0;
 };
 
-// Compresses every member (read one at a time, so memory stays small) and times only compression.
-CompressResult CompressAll(const std::string& zip, GzipCompressor::Backend backend, int level) {
-  CompressResult r;
+// A bundle's members (as InspectArchive plans them) and a reader for them; exits on failure.
+struct Bundle {
+  sigil::upload::ArchivePlan plan;
+  std::unique_ptr<sigil::upload::MemberReader> reader;
+};
+
+Bundle OpenBundle(const std::string& zip) {
   sigil::upload::ArchiveFile file{zip, 0, fs::file_size(zip)};
-  sigil::UploadConfig config;
-  auto plan = sigil::upload::InspectArchive(file, config, false);
+  auto plan = sigil::upload::InspectArchive(file, sigil::UploadConfig{}, false);
   auto reader = sigil::upload::MemberReader::Open(file);
   if (!plan.ok() || !reader.ok()) {
     std::cerr << "cannot read " << zip << "\n";
     std::exit(1);
   }
-  for (const auto& m : plan->members) {
-    std::string data;
-    data.reserve(m.size);
-    (void)(*reader)->Read(m, [&](std::string_view c) {
-      data.append(c);
-      return sigil::Status::Ok();
-    });
+  return Bundle{std::move(plan).value(), std::move(reader).value()};
+}
+
+// Reads one member through `consume` (inflating and checking its CRC); exits on failure.
+void ReadMember(Bundle& bundle, const sigil::upload::ArchiveMember& m,
+                const std::function<void(std::string_view)>& consume) {
+  sigil::Status st = bundle.reader->Read(m, [&](std::string_view c) {
+    consume(c);
+    return sigil::Status::Ok();
+  });
+  if (!st.ok()) {
+    std::cerr << "reading " << m.name << ": " << st.ToString() << "\n";
+    std::exit(1);
+  }
+}
+
+std::string MemberBytes(Bundle& bundle, const sigil::upload::ArchiveMember& m) {
+  std::string data;
+  data.reserve(m.size);
+  ReadMember(bundle, m, [&](std::string_view c) { data.append(c); });
+  return data;
+}
+
+// Compresses every member (read one at a time, so memory stays small) and times only compression.
+CompressResult CompressAll(const std::string& zip, GzipCompressor::Backend backend, int level) {
+  CompressResult r;
+  Bundle bundle = OpenBundle(zip);
+  for (const auto& m : bundle.plan.members) {
+    const std::string data = MemberBytes(bundle, m);
     auto t0 = std::chrono::steady_clock::now();
     auto gz = sigil::upload::GzipString(data, backend, level);
     r.seconds += Seconds(std::chrono::steady_clock::now() - t0);
@@ -109,45 +135,22 @@ CompressResult CompressAll(const std::string& zip, GzipCompressor::Backend backe
 // (d): inflate + CRC check of every member (timed alone), then MD5 over groups of 16 members
 // side by side (each group read into memory untimed first, then hashed timed).
 double RequiredWorkAll(const std::string& zip) {
-  sigil::upload::ArchiveFile file{zip, 0, fs::file_size(zip)};
-  sigil::UploadConfig config;
-  auto plan = sigil::upload::InspectArchive(file, config, false);
-  auto reader = sigil::upload::MemberReader::Open(file);
-  if (!plan.ok() || !reader.ok()) {
-    std::cerr << "cannot read " << zip << "\n";
-    std::exit(1);
-  }
-  double seconds = 0;
+  Bundle bundle = OpenBundle(zip);
+  const auto& members = bundle.plan.members;
   uint64_t sink = 0;
   auto t0 = std::chrono::steady_clock::now();
-  for (const auto& m : plan->members) {
-    sigil::Status st = (*reader)->Read(m, [&](std::string_view c) {
-      sink += c.size();
-      return sigil::Status::Ok();
-    });
-    if (!st.ok()) {
-      std::cerr << "reading " << m.name << ": " << st.ToString() << "\n";
-      std::exit(1);
-    }
-  }
-  seconds += Seconds(std::chrono::steady_clock::now() - t0);
+  for (const auto& m : members)
+    ReadMember(bundle, m, [&](std::string_view c) { sink += c.size(); });
+  double seconds = Seconds(std::chrono::steady_clock::now() - t0);
   constexpr size_t kLanes = 16;
-  for (size_t g = 0; g < plan->members.size(); g += kLanes) {
-    const size_t n = std::min(kLanes, plan->members.size() - g);
-    std::vector<std::string> data(n);
-    for (size_t i = 0; i < n; ++i) {
-      (void)(*reader)->Read(plan->members[g + i], [&](std::string_view c) {
-        data[i].append(c);
-        return sigil::Status::Ok();
-      });
-    }
+  for (size_t g = 0; g < members.size(); g += kLanes) {
+    const size_t n = std::min(kLanes, members.size() - g);
+    std::vector<std::string> data;
+    for (size_t i = 0; i < n; ++i) data.push_back(MemberBytes(bundle, members[g + i]));
     std::vector<sigil::Md5Stream> streams(n);
     std::vector<sigil::Md5Stream*> ptrs;
-    std::vector<std::string_view> views;
-    for (size_t i = 0; i < n; ++i) {
-      ptrs.push_back(&streams[i]);
-      views.push_back(data[i]);
-    }
+    for (auto& stream : streams) ptrs.push_back(&stream);
+    const std::vector<std::string_view> views(data.begin(), data.end());
     t0 = std::chrono::steady_clock::now();
     sigil::Md5UpdateMany(ptrs, views);
     for (auto& stream : streams) sink += stream.FinishHex().size();

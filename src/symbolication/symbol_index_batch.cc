@@ -21,8 +21,9 @@ namespace f = format;
 // One address on its way through the stages.
 struct SymbolIndex::BatchSlot {
   uint64_t address;
-  uint64_t lo, hi;      // the bucket's window of range starts; after kRange, lo - 1 is the range
-  uint64_t idx;         // the range (kNoRange: nothing to answer)
+  uint64_t bucket;      // of the direct table
+  uint64_t lo, hi;      // the bucket's window of range starts
+  uint64_t idx;         // the range from stage 2 on; kNoRange from any stage: nothing to answer
   uint64_t span;        // the range's length (Span)
   uint64_t skip, node;  // FindSkip / FindNode results
   uint32_t off;         // offset in the range, capped at 2^32 - 1
@@ -56,13 +57,13 @@ void SymbolIndex::RunBatchStage(size_t stage, BatchSlot* s, size_t m, const uint
     case 0:  // the direct table's bucket
       for (size_t i = 0; i < m; ++i) {
         s[i].address = addresses[i];
-        s[i].idx = 0;
+        s[i].idx = 0;  // not known yet
         if (ranges_count_ == 0 || s[i].address < starts_[0]) {
           s[i].idx = kNoRange;
           continue;
         }
-        s[i].lo = Bucket(s[i].address);
-        __builtin_prefetch(direct_ + s[i].lo);
+        s[i].bucket = Bucket(s[i].address);
+        __builtin_prefetch(direct_ + s[i].bucket);
       }
       break;
     case 1:  // the bucket's window of range starts
@@ -71,7 +72,7 @@ void SymbolIndex::RunBatchStage(size_t stage, BatchSlot* s, size_t m, const uint
           s[i].lo = s[i].hi = 0;  // an empty search
           continue;
         }
-        const uint64_t b = s[i].lo;
+        const uint64_t b = s[i].bucket;
         s[i].lo = direct_[b];
         s[i].hi = uint64_t{direct_[b + 1]} + 1;
         __builtin_prefetch(starts_ + s[i].lo + (s[i].hi - s[i].lo) / 2);
