@@ -1,11 +1,12 @@
-// MD5 of several independent byte streams at once (multi-buffer): with AVX2, eight streams share
-// each round of the compression function, one per 32-bit vector lane, which hashes them about four
-// times faster than one after another; nine to sixteen streams run as two such groups interleaved,
-// about 1.6 times faster again (one group's steps wait on each other's results; two fill the
-// vector units). For callers that hash many inputs in the same thread (the
-// upload pipeline hashes the original bytes of several archive members side by side). Results are
-// plain MD5 (the same as Md5Hex / Digest). The CPU is checked at run time; without AVX2 (or with
-// fewer than two streams to hash) the portable one-stream code runs.
+// MD5 of several independent byte streams at once (multi-buffer): each 32-bit lane of a vector
+// register carries one stream through the compression function. With AVX-512, sixteen streams
+// share one 512-bit vector (a step's round function and rotation are one instruction each); with
+// AVX2, eight streams share a 256-bit vector and nine to sixteen run as two such groups
+// interleaved (about 4x and 6.5x one stream's speed). For callers that hash many inputs in the
+// same thread (the upload pipeline hashes the original bytes of several archive members side by
+// side). Results are plain MD5 (the same as Md5Hex / Digest). The CPU is checked at run time;
+// without AVX2 (or with fewer than three streams to hash: a vector round costs the same however
+// many lanes carry data) the portable one-stream code runs.
 //
 // Thread safety: an Md5Stream is owned by one thread at a time; the functions are thread-safe.
 #pragma once
@@ -20,13 +21,16 @@ namespace sigil {
 
 class Md5Stream;
 
-// Hashes data[i] into *streams[i] for every i (the spans have the same size; the streams are
-// distinct). `allow_simd` false forces the one-stream code (tests compare the two).
-void Md5UpdateMany(std::span<Md5Stream* const> streams, std::span<const std::string_view> data,
-                   bool allow_simd = true);
+// Instruction sets Md5UpdateMany can use, in order.
+enum class Md5Simd { kNone, kAvx2, kAvx512 };
 
-// Whether Md5UpdateMany can use AVX2 on this CPU.
-bool Md5ManyHasSimd();
+// The best of them this CPU has.
+Md5Simd Md5BestSimd();
+
+// Hashes data[i] into *streams[i] for every i (the spans have the same size; the streams are
+// distinct), with the best instruction set this CPU has up to `max_simd` (tests compare them).
+void Md5UpdateMany(std::span<Md5Stream* const> streams, std::span<const std::string_view> data,
+                   Md5Simd max_simd = Md5Simd::kAvx512);
 
 // One stream's running MD5.
 class Md5Stream {
@@ -38,7 +42,8 @@ class Md5Stream {
   std::string FinishHex();
 
  private:
-  friend void Md5UpdateMany(std::span<Md5Stream* const>, std::span<const std::string_view>, bool);
+  friend void Md5UpdateMany(std::span<Md5Stream* const>, std::span<const std::string_view>,
+                            Md5Simd);
   // Takes bytes from the front of `*data` into the partial block; hashes it once full.
   void FillTail(std::string_view* data);
 

@@ -30,14 +30,15 @@ TEST(Md5Mb, KnownVectors) {
   EXPECT_EQ(md5.FinishHex(), "57edf4a22be3c955ac49da2e2107b67a");
 }
 
-// Every length up to 4 KiB (every partial-block size many times over), 8, 13 and 16 streams of
-// neighbouring lengths hashed together (one SIMD group; two, with idle lanes; two full), SIMD and
-// portable.
+// Every length up to 4 KiB (every partial-block size many times over), 2 to 16 streams of
+// neighbouring lengths hashed together (too few for SIMD; one vector with idle lanes; AVX2's one
+// group, two with idle lanes, two full; AVX-512's one vector partly or wholly full), with each
+// instruction set this CPU has and the portable code.
 TEST(Md5Mb, EveryLengthUpTo4KiB) {
   std::mt19937_64 rng(1);
   const std::string data = RandomBytes(rng, 4096 + 16);
-  for (bool simd : {true, false}) {
-    for (size_t count : {8, 13, 16}) {
+  for (Md5Simd simd : {Md5Simd::kAvx512, Md5Simd::kAvx2, Md5Simd::kNone}) {
+    for (size_t count : {2, 3, 5, 8, 13, 16}) {
       for (size_t base = 0; base <= 4096; base += 8) {
         Md5Stream streams[16];
         Md5Stream* ptrs[16];
@@ -49,7 +50,8 @@ TEST(Md5Mb, EveryLengthUpTo4KiB) {
         Md5UpdateMany(std::span(ptrs, count), std::span(inputs, count), simd);
         for (size_t j = 0; j < count; ++j) {
           ASSERT_EQ(streams[j].FinishHex(), Md5Hex(inputs[j]))
-              << "length " << inputs[j].size() << " of " << count << " streams, simd " << simd;
+              << "length " << inputs[j].size() << " of " << count << " streams, simd "
+              << static_cast<int>(simd);
         }
       }
     }
@@ -61,7 +63,7 @@ TEST(Md5Mb, EveryLengthUpTo4KiB) {
 // against hashing each input at once.
 TEST(Md5Mb, LargeInputsInOddChunks) {
   std::mt19937_64 rng(7);
-  for (bool simd : {true, false}) {
+  for (Md5Simd simd : {Md5Simd::kAvx512, Md5Simd::kAvx2, Md5Simd::kNone}) {
     constexpr size_t kStreams = 19;
     std::vector<std::string> inputs;
     for (size_t j = 0; j < kStreams; ++j) {
@@ -85,7 +87,8 @@ TEST(Md5Mb, LargeInputsInOddChunks) {
       Md5UpdateMany(ptrs, chunks, simd);
     }
     for (size_t j = 0; j < kStreams; ++j) {
-      EXPECT_EQ(streams[j].FinishHex(), Md5Hex(inputs[j])) << "stream " << j << " simd " << simd;
+      EXPECT_EQ(streams[j].FinishHex(), Md5Hex(inputs[j]))
+          << "stream " << j << " simd " << static_cast<int>(simd);
     }
   }
 }
