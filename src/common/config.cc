@@ -193,6 +193,10 @@ const std::vector<Setting>& Table() {
       Int("storage.memory_cache_bytes", "memory-cache-bytes", "byte budget of the in-process cache",
           0, kMaxU, F(storage.memory_cache_bytes)),
       Str("storage.tmp_dir", "tmp-dir", "temp files (default <data_dir>/tmp)", F(storage.tmp_dir)),
+      Bool("storage.fs_direct_writes", "fs-direct-writes",
+           "file:// store: write uploaded objects with O_DIRECT where the filesystem accepts it "
+           "(false: buffered writes)",
+           F(storage.fs_direct_writes)),
 
       List("upload.compress_extensions", "compress-extensions",
            "file extensions stored gzip-compressed", F(upload.compress_extensions)),

@@ -43,6 +43,9 @@ struct StorageConfig {
       "memory://";  // memory://, redis://host:port/db, memcached://host:port, ...
   uint64_t memory_cache_bytes = 256ull << 20;  // byte budget of the in-process cache
   std::string tmp_dir;                         // "" = <data_dir>/tmp (spooled bodies, downloads)
+  // file:// store: write uploaded objects with O_DIRECT where the filesystem accepts it (no page-
+  // cache copy of bytes written once and read rarely; buffered where it does not).
+  bool fs_direct_writes = true;
 };
 
 struct UploadConfig {

@@ -103,5 +103,19 @@ TEST(ConfigTest, SizeSuffixes) {
   EXPECT_FALSE(c->server.access_log);
 }
 
+TEST(ConfigTest, FsDirectWrites) {
+  auto defaults = LoadConfig("", nullptr, {});
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_TRUE(defaults->storage.fs_direct_writes);
+  std::string file = WriteTemp("[storage]\nfs_direct_writes = false\n");
+  auto from_file = LoadConfig(file, nullptr, {});
+  ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
+  EXPECT_FALSE(from_file->storage.fs_direct_writes);
+  std::remove(file.c_str());
+  auto bad = LoadConfig("", nullptr, {{"fs-direct-writes", "sometimes"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("storage.fs_direct_writes"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sigil

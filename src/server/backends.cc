@@ -36,12 +36,15 @@ Result<T> NameSetting(Result<T> r, std::string_view setting) {
 }
 
 Result<std::unique_ptr<storage::ObjectStore>> OpenStoreUnnamed(const std::string& url,
-                                                               int presign_expiry_s) {
+                                                               int presign_expiry_s,
+                                                               bool fs_direct_writes) {
   if (StartsWith(url, "file://")) {
     std::string root = url.substr(7);
     if (root.empty()) return InvalidArgument("file:// URL has no path");
     SIGIL_RETURN_IF_ERROR(EnsureDir(root, "storage"));
-    return storage::fs::MakeFsObjectStore(root);
+    storage::fs::FsOptions options;
+    options.direct_writes = fs_direct_writes;
+    return storage::fs::MakeFsObjectStore(root, options);
   }
   if (StartsWith(url, "s3://")) return storage::s3::MakeS3ObjectStore(url, presign_expiry_s);
   return InvalidArgument("unsupported URL '" + RedactUrl(url) + "' (file:// or s3://)");
@@ -75,8 +78,10 @@ Result<std::unique_ptr<cache::Cache>> OpenCacheUnnamed(const std::string& url,
 }  // namespace
 
 Result<std::unique_ptr<storage::ObjectStore>> OpenObjectStore(const std::string& url,
-                                                              int presign_expiry_s) {
-  return NameSetting(OpenStoreUnnamed(url, presign_expiry_s), "storage.storage_url");
+                                                              int presign_expiry_s,
+                                                              bool fs_direct_writes) {
+  return NameSetting(OpenStoreUnnamed(url, presign_expiry_s, fs_direct_writes),
+                     "storage.storage_url");
 }
 
 Result<std::unique_ptr<db::Database>> OpenDatabase(const std::string& url, int pool_size) {
@@ -102,7 +107,8 @@ Result<Backends> OpenBackends(const Config& config) {
   SIGIL_RETURN_IF_ERROR(EnsureDir(config.storage.data_dir, "storage.data_dir"));
   Backends b;
   SIGIL_ASSIGN_OR_RETURN(
-      b.store, OpenObjectStore(config.EffectiveStorageUrl(), config.download.presign_expiry_s));
+      b.store, OpenObjectStore(config.EffectiveStorageUrl(), config.download.presign_expiry_s,
+                               config.storage.fs_direct_writes));
   int pool = config.server.worker_threads > 0 ? config.server.worker_threads : 8;
   SIGIL_ASSIGN_OR_RETURN(b.database, OpenDatabase(config.EffectiveDatabaseUrl(), pool));
   SIGIL_ASSIGN_OR_RETURN(b.cache,

@@ -29,9 +29,11 @@ struct Backends {
   std::unique_ptr<InvalidationBus> bus;
 };
 
-// presign_expiry_s: default lifetime of presigned S3 GET URLs when the URL does not say.
+// presign_expiry_s: default lifetime of presigned S3 GET URLs when the URL does not say;
+// fs_direct_writes: FsOptions::direct_writes of a file:// store.
 Result<std::unique_ptr<storage::ObjectStore>> OpenObjectStore(const std::string& url,
-                                                              int presign_expiry_s);
+                                                              int presign_expiry_s,
+                                                              bool fs_direct_writes = true);
 // Opens the database; does not migrate.
 Result<std::unique_ptr<db::Database>> OpenDatabase(const std::string& url, int pool_size);
 Result<std::unique_ptr<cache::Cache>> OpenCache(const std::string& url, uint64_t memory_bytes);
