@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <optional>
 
 #include "api/error_mapping.h"
 #include "common/clock.h"
+#include "upload/multipart_delimiters.h"
 #include "upload/multipart_parser.h"
 #include "upload/temp_file.h"
 
@@ -13,6 +15,25 @@ namespace sigil::api {
 namespace {
 
 constexpr std::string_view kNeedFile = "Must be multipart form data with at least one file";
+
+// Learns where a multipart body's parts end while the body is spooled (http::BodyObserver), so
+// the handler need not read a large upload back to find them.
+class MultipartObserver final : public http::BodyObserver {
+ public:
+  explicit MultipartObserver(std::string_view boundary) : delimiters_(boundary) {}
+  void Observe(std::string_view bytes) override { delimiters_.Feed(bytes); }
+  const upload::MultipartDelimiters& delimiters() const { return delimiters_; }
+
+ private:
+  upload::MultipartDelimiters delimiters_;
+};
+
+// RouteOptions::body_observer of the upload route: one for multipart/form-data bodies.
+std::shared_ptr<http::BodyObserver> ObserveMultipart(const http::Request& request) {
+  auto boundary = upload::MultipartBoundary(request.Header("Content-Type").value_or(""));
+  if (!boundary.ok()) return nullptr;
+  return std::make_shared<MultipartObserver>(*boundary);
+}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -77,7 +98,10 @@ Result<UploadForm> ParseForm(const http::Request& request, const upload::BodySou
   }
   if (media != "multipart/form-data") return InvalidArgument(std::string(kNeedFile));
   SIGIL_ASSIGN_OR_RETURN(std::string boundary, upload::MultipartBoundary(content_type));
-  SIGIL_ASSIGN_OR_RETURN(auto parts, upload::ParseMultipart(body, boundary));
+  const auto* observer = dynamic_cast<const MultipartObserver*>(request.body_observer.get());
+  SIGIL_ASSIGN_OR_RETURN(
+      auto parts,
+      upload::ParseMultipart(body, boundary, {}, observer ? &observer->delimiters() : nullptr));
   UploadForm form;
   for (auto& part : parts) {
     if (part.filename) {
@@ -170,6 +194,7 @@ void RegisterUploadRoutes(http::RouteTable& routes, upload::UploadService& servi
   http::RouteOptions options;
   options.max_body_bytes = max_upload_bytes;
   options.spool_body = true;
+  options.body_observer = ObserveMultipart;
   options.authenticate = std::move(authenticate);
   options.name = "upload";
   routes.Add(

@@ -146,6 +146,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool spool_writing_ = false;
   bool spool_finishing_ = false;
   bool spool_paused_ = false;
+  // The route's observer of this body (RouteOptions::body_observer), fed by each spool write.
+  std::shared_ptr<BodyObserver> spool_observer_;
 
   // The response being written.
   Response response_;

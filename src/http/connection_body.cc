@@ -192,6 +192,8 @@ bool Connection::OpenSpool() {
   spool_fd_ = fd;
   spool_path_ = std::move(path);
   body_mode_ = BodyMode::kSpool;
+  const Route& route = core_->router.routes()[route_];
+  if (route.options.body_observer) spool_observer_ = route.options.body_observer(request_);
   spool_fill_.resize(kSpoolBufferBytes);
   spool_used_ = 0;
   return true;
@@ -212,12 +214,15 @@ void Connection::SubmitSpoolWrite() {
 void Connection::SubmitSpoolData(std::string data) {
   auto self = shared_from_this();
   int fd = spool_fd_;
-  bool queued = core_->pool.Submit([self, fd, d = std::move(data)]() mutable {
-    int err = WriteAll(fd, d.data(), d.size());
-    self->core_->Post(self->strand_, [self, err, d = std::move(d)]() mutable {
-      self->OnSpoolWritten(err, std::move(d));
-    });
-  });
+  // One write at a time (spool_writing_), so the observer sees the bytes in order.
+  bool queued =
+      core_->pool.Submit([self, fd, obs = spool_observer_, d = std::move(data)]() mutable {
+        int err = WriteAll(fd, d.data(), d.size());
+        if (err == 0 && obs != nullptr) obs->Observe(d);
+        self->core_->Post(self->strand_, [self, err, d = std::move(d)]() mutable {
+          self->OnSpoolWritten(err, std::move(d));
+        });
+      });
   if (!queued) {
     spool_writing_ = false;
     SendError(503, "Service Unavailable: the server is shutting down", /*close=*/true);
@@ -263,6 +268,7 @@ void Connection::FinishBody() {
   spool_fill_ = std::string();
   spool_spare_ = std::string();
   request_.body_file = spool_path_;
+  request_.body_observer = std::move(spool_observer_);
   Dispatch();
 }
 

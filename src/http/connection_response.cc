@@ -435,6 +435,7 @@ void Connection::CleanupRequest() {
   spool_finishing_ = false;
   spool_paused_ = false;
   spool_used_ = 0;
+  spool_observer_.reset();
   header_deadline_set_ = false;
   drained_ = 0;
 }
@@ -457,6 +458,7 @@ void Connection::ResetRequest() {
   }
   request_.body_file.clear();
   request_.body_size = 0;
+  request_.body_observer.reset();
   request_.params.clear();
   request_.principal.reset();
 }

@@ -43,6 +43,17 @@ struct Principal {
   bool Has(std::string_view permission) const;
 };
 
+// Sees a spooled request body's bytes in order while they are written to the spool file, so a
+// handler can learn what it needs from the body (e.g. where multipart parts end) without reading it
+// back. Observe runs on the worker pool, one call at a time per request, each call after the
+// bytes before it; the handler finds the observer in Request::body_observer, after the last call.
+class BodyObserver {
+ public:
+  virtual ~BodyObserver() = default;
+  // The next `bytes` of the body.
+  virtual void Observe(std::string_view bytes) = 0;
+};
+
 struct Request {
   std::string method;  // "GET", upper case
   std::string target;  // raw request target, e.g. "/a/b?x=1"
@@ -57,6 +68,9 @@ struct Request {
   std::string body;
   std::string body_file;
   uint64_t body_size = 0;
+  // For a spooled body, the route's RouteOptions::body_observer (if it made one) after it observed
+  // every byte of the body. Shared: spool writes still in flight when a request fails hold it too.
+  std::shared_ptr<BodyObserver> body_observer;
 
   std::map<std::string, std::string> params;  // path parameters from the route pattern
   std::optional<Principal> principal;         // set by the route's authenticate hook

@@ -20,6 +20,9 @@ struct RouteOptions {
   std::optional<uint64_t> max_body_bytes;  // default: ServerConfig::max_body_bytes
   bool spool_body = false;                 // spool bodies over the threshold to a temp file
   PreBodyHook authenticate;                // e.g. auth::Authenticator::Hook(permissions)
+  // For spooled bodies: makes an observer of the body's bytes (from the request's headers; nullptr
+  // for none), which the handler then finds in Request::body_observer.
+  std::function<std::shared_ptr<BodyObserver>(const Request&)> body_observer;
   // Run the handler on an io thread (it must not block) instead of the worker pool. Handlers that
   // stay on the io thread for the common case and hop to the pool themselves set this.
   bool inline_handler = false;

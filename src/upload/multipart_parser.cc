@@ -243,18 +243,31 @@ Result<std::string> MultipartBoundary(std::string_view content_type) {
 }
 
 Result<std::vector<MultipartPart>> ParseMultipart(const BodySource& body, std::string_view boundary,
-                                                  const MultipartLimits& limits) {
+                                                  const MultipartLimits& limits,
+                                                  const MultipartDelimiters* delimiters) {
   const std::string dash_boundary = "--" + std::string(boundary);
   const std::string delimiter = "\r\n" + dash_boundary;
   const uint64_t end = body.size();
   Scanner scan(body);
   std::vector<MultipartPart> parts;
+  if (delimiters != nullptr &&
+      (!delimiters->complete(end) || delimiters->delimiter() != delimiter)) {
+    delimiters = nullptr;
+  }
+  // The first delimiter at or after `from` that ends by `limit`, as Scanner::Find finds it.
+  auto find_delimiter = [&](uint64_t from, uint64_t limit) -> Result<std::optional<uint64_t>> {
+    if (delimiters == nullptr) return scan.Find(delimiter, from, limit);
+    const std::vector<uint64_t>& at = delimiters->occurrences();
+    auto it = std::lower_bound(at.begin(), at.end(), from);
+    if (it == at.end() || *it + delimiter.size() > limit) return std::optional<uint64_t>();
+    return std::optional<uint64_t>(*it);
+  };
 
   // The first boundary: at the very start, or after a preamble that ends in CRLF.
   uint64_t pos = 0;
   SIGIL_ASSIGN_OR_RETURN(std::string head, scan.Peek(0, dash_boundary.size()));
   if (head != dash_boundary) {
-    SIGIL_ASSIGN_OR_RETURN(auto first, scan.Find(delimiter, 0, std::min<uint64_t>(end, 64 * 1024)));
+    SIGIL_ASSIGN_OR_RETURN(auto first, find_delimiter(0, std::min<uint64_t>(end, 64 * 1024)));
     if (!first) return InvalidArgument("Multipart body has no opening boundary");
     pos = *first + delimiter.size();
   } else {
@@ -288,7 +301,7 @@ Result<std::vector<MultipartPart>> ParseMultipart(const BodySource& body, std::s
       return InvalidArgument("Multipart part has no Content-Disposition");
     }
     part.offset = *header_end + 4;
-    SIGIL_ASSIGN_OR_RETURN(auto next, scan.Find(delimiter, part.offset, end));
+    SIGIL_ASSIGN_OR_RETURN(auto next, find_delimiter(part.offset, end));
     if (!next) return InvalidArgument("Multipart body is truncated (no closing boundary)");
     part.length = *next - part.offset;
     if (!part.filename) {

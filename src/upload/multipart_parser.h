@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "upload/multipart_delimiters.h"
 
 namespace sigil::upload {
 
@@ -40,6 +41,8 @@ struct MultipartPart {
   uint64_t offset = 0;                  // content range within the body
   uint64_t length = 0;
   std::string value;  // the content of parts without a filename (form fields)
+
+  bool operator==(const MultipartPart&) const = default;
 };
 
 struct MultipartLimits {
@@ -52,8 +55,11 @@ struct MultipartLimits {
 Result<std::string> MultipartBoundary(std::string_view content_type);
 
 // Parses the whole body. Errors are kInvalidArgument naming what is malformed, or kTooLarge for
-// limits.
+// limits. With `delimiters` (fed the whole body, for this boundary) the parser takes the part ends
+// from it instead of searching the body, and reads only the part headers and fields; the result
+// is the same either way. An index that is not complete for this body is ignored.
 Result<std::vector<MultipartPart>> ParseMultipart(const BodySource& body, std::string_view boundary,
-                                                  const MultipartLimits& limits = {});
+                                                  const MultipartLimits& limits = {},
+                                                  const MultipartDelimiters* delimiters = nullptr);
 
 }  // namespace sigil::upload
