@@ -72,6 +72,10 @@ class ObservedDatabase : public db::Database {
   Result<int64_t> AddFileUpload(const db::FileUpload& f) override {
     return inner_.AddFileUpload(f);
   }
+  Result<std::vector<int64_t>> RecordStoredFiles(int64_t id,
+                                                 const std::vector<db::FileUpload>& f) override {
+    return inner_.RecordStoredFiles(id, f);
+  }
   Result<std::vector<db::FileUpload>> ListFileUploads(int64_t id) override {
     return inner_.ListFileUploads(id);
   }

@@ -160,6 +160,12 @@ class Database {
 
   // File uploads.
   virtual Result<int64_t> AddFileUpload(const FileUpload& file) = 0;
+  // The file_uploads rows of an upload's stored files (each with upload_id = `upload_id`) and the
+  // upload's stored keys (each file's key, in order), in one transaction: all or none. Returns the
+  // rows' ids in order; kNotFound if the upload does not exist. One commit for a whole upload
+  // instead of two per file.
+  virtual Result<std::vector<int64_t>> RecordStoredFiles(int64_t upload_id,
+                                                         const std::vector<FileUpload>& files) = 0;
   virtual Result<std::vector<FileUpload>> ListFileUploads(int64_t upload_id) = 0;
   // Most recent stored .sym file with this (debug_filename, debug_id) / (code_file, code_id);
   // kNotFound.

@@ -257,6 +257,43 @@ FileUpload SampleFile(std::optional<int64_t> upload_id, const std::string& key,
   return f;
 }
 
+// RecordStoredFiles: every row (upload_id set from the call), the stored keys in order after
+// earlier ones, ids ascending; an unknown upload records nothing; an empty list is fine.
+TEST_P(DatabaseConformanceTest, RecordStoredFilesInOneTransaction) {
+  User user = MakeUser();
+  int64_t upload_id = *db().CreateUpload(SampleUpload(user.id, kT0));
+  ASSERT_TRUE(db().AddStoredKey(upload_id, "first.pdb/ID/first.sym").ok());
+  std::vector<FileUpload> files = {SampleFile(std::nullopt, "a.pdb/ID/a.sym", kT0 + 1),
+                                   SampleFile(upload_id + 1000, "b.pdb/ID/b.sym", kT0 + 2),
+                                   SampleFile(upload_id, "c.pdb/ID/c.sym", kT0 + 3)};
+  Result<std::vector<int64_t>> ids = db().RecordStoredFiles(upload_id, files);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  ASSERT_EQ(ids->size(), 3u);
+  EXPECT_LT((*ids)[0], (*ids)[1]);
+  EXPECT_LT((*ids)[1], (*ids)[2]);
+  Result<std::vector<FileUpload>> listed = db().ListFileUploads(upload_id);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*listed)[i].id, (*ids)[i]);
+    EXPECT_EQ((*listed)[i].upload_id, upload_id);
+    EXPECT_EQ((*listed)[i].key, files[i].key);
+    EXPECT_EQ((*listed)[i].created_at, files[i].created_at);
+    EXPECT_EQ((*listed)[i].debug_id, files[i].debug_id);
+  }
+  EXPECT_THAT(
+      db().GetUpload(upload_id)->stored_keys,
+      ElementsAre("first.pdb/ID/first.sym", "a.pdb/ID/a.sym", "b.pdb/ID/b.sym", "c.pdb/ID/c.sym"));
+
+  EXPECT_EQ(db().RecordStoredFiles(upload_id + 1000, files).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(db().RecordStoredFiles(upload_id + 1000, {}).status().code(), StatusCode::kNotFound);
+  Result<std::vector<int64_t>> none = db().RecordStoredFiles(upload_id, {});
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(db().ListFileUploads(upload_id)->size(), 3u);
+  EXPECT_EQ(db().GetUpload(upload_id)->stored_keys.size(), 4u);
+}
+
 TEST_P(DatabaseConformanceTest, FileUploadsAndSymbolLookups) {
   User user = MakeUser();
   int64_t upload_id = *db().CreateUpload(SampleUpload(user.id, kT0));

@@ -149,6 +149,10 @@ class FakeDb : public db::Database {
     files.push_back(f);
     return static_cast<int64_t>(files.size());
   }
+  Result<std::vector<int64_t>> RecordStoredFiles(int64_t,
+                                                 const std::vector<db::FileUpload>&) override {
+    return No();
+  }
   Result<std::vector<db::FileUpload>> ListFileUploads(int64_t) override { return No(); }
   Result<db::FileUpload> FindSymbolByDebugId(const std::string& df,
                                              const std::string& id) override {

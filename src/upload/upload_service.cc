@@ -480,6 +480,33 @@ Status UploadService::StoreBatch(std::vector<MemberWork*>& batch) {
 
 // The file_uploads row, the upload's stored key and the invalidation event of a stored member.
 Status UploadService::Record(MemberWork& work, int64_t upload_id) {
+  db::FileUpload file = FileRow(work, upload_id);
+  auto row = db_.AddFileUpload(file);
+  if (!row.ok()) return StorageError(row.status(), "recording", work.storage_key);
+  Status added = db_.AddStoredKey(upload_id, work.storage_key);
+  if (!added.ok()) return StorageError(added, "recording", work.storage_key);
+  bus_.Publish(work.member->key);
+  return Status::Ok();
+}
+
+// Record for many stored members at once: their rows and keys in one transaction, then the events.
+Status UploadService::RecordMany(const std::vector<MemberWork*>& works, int64_t upload_id) {
+  if (works.empty()) return Status::Ok();
+  std::vector<db::FileUpload> files;
+  files.reserve(works.size());
+  for (MemberWork* w : works) files.push_back(FileRow(*w, upload_id));
+  auto rows = db_.RecordStoredFiles(upload_id, files);
+  if (!rows.ok()) {
+    return Internal("recording " + std::to_string(files.size()) +
+                    " stored files: " + rows.status().ToString());
+  }
+  for (MemberWork* w : works) bus_.Publish(w->member->key);
+  return Status::Ok();
+}
+
+// The file_uploads row of a stored member. Frees its staged bytes (memory / the temp file) early,
+// which also marks it recorded.
+db::FileUpload UploadService::FileRow(MemberWork& work, int64_t upload_id) {
   const ArchiveMember& m = *work.member;
   db::FileUpload file;
   file.upload_id = upload_id;
@@ -501,14 +528,8 @@ Status UploadService::Record(MemberWork& work, int64_t upload_id) {
   }
   file.created_at = work.store_started;
   file.completed_at = NowMicros();
-  work.staged.reset();  // frees memory / the temp file early; also marks the member recorded
-
-  auto row = db_.AddFileUpload(file);
-  if (!row.ok()) return StorageError(row.status(), "recording", work.storage_key);
-  Status added = db_.AddStoredKey(upload_id, work.storage_key);
-  if (!added.ok()) return StorageError(added, "recording", work.storage_key);
-  bus_.Publish(m.key);
-  return Status::Ok();
+  work.staged.reset();
+  return file;
 }
 
 Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
@@ -589,6 +610,14 @@ Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
     }
     if (!batch.empty()) {
       Status s = StoreBatch(batch);
+      if (!s.ok()) error.Set(std::move(s));
+      // What the batch stored (all of it, or what it committed before failing), in one
+      // transaction.
+      std::vector<MemberWork*> stored;
+      for (MemberWork* w : batch) {
+        if (w->outcome == MemberWork::Outcome::kStored && w->staged != nullptr) stored.push_back(w);
+      }
+      s = RecordMany(stored, *id);
       if (!s.ok()) error.Set(std::move(s));
     }
     std::atomic<size_t> next{0};

@@ -45,6 +45,8 @@ class PostgresDatabase : public Database {
   Result<std::vector<Upload>> ListUploads(int64_t limit, int64_t offset) override;
 
   Result<int64_t> AddFileUpload(const FileUpload& file) override;
+  Result<std::vector<int64_t>> RecordStoredFiles(int64_t upload_id,
+                                                 const std::vector<FileUpload>& files) override;
   Result<std::vector<FileUpload>> ListFileUploads(int64_t upload_id) override;
   Result<FileUpload> FindSymbolByDebugId(const std::string& debug_filename,
                                          const std::string& debug_id) override;

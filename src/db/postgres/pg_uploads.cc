@@ -54,6 +54,37 @@ Status InsertKeys(PgConnection& conn, int64_t upload_id, KeyKind kind,
       .status();
 }
 
+// Inserts one file_uploads row (created_at now when 0) in one statement, only if its upload (when
+// given) exists (kNotFound otherwise); its id.
+Result<int64_t> InsertFileUpload(PgConnection& conn, const FileUpload& file) {
+  TimestampMicros created_at = file.created_at != 0 ? file.created_at : NowMicros();
+  SIGIL_ASSIGN_OR_RETURN(
+      PgResult r,
+      conn.Query("INSERT INTO file_uploads (upload_id, bucket_name, key, size, compressed, "
+                 "is_update, debug_filename, debug_id, code_file, code_id, generator, "
+                 "created_at, completed_at) "
+                 "SELECT $1::bigint, $2::text, $3::text, $4::bigint, $5::boolean, $6::boolean, "
+                 "$7::text, $8::text, $9::text, $10::text, $11::text, $12::bigint, $13::bigint "
+                 "WHERE $1::bigint IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $1::bigint) "
+                 "RETURNING id",
+                 Params()
+                     .Add(file.upload_id)
+                     .Add(file.bucket_name)
+                     .Add(file.key)
+                     .Add(static_cast<int64_t>(file.size))
+                     .Add(file.compressed)
+                     .Add(file.update)
+                     .Add(file.debug_filename)
+                     .Add(file.debug_id)
+                     .Add(file.code_file)
+                     .Add(file.code_id)
+                     .Add(file.generator)
+                     .Add(created_at)
+                     .Add(file.completed_at)));
+  if (r.rows() == 0) return NotFound("upload " + std::to_string(*file.upload_id) + " not found");
+  return r.Int(0, 0);
+}
+
 FileUpload ReadFileUpload(const PgResult& r, int row) {
   FileUpload f;
   f.id = r.Int(row, 0);
@@ -171,39 +202,35 @@ Result<std::vector<Upload>> PostgresDatabase::ListUploads(int64_t limit, int64_t
 
 Result<int64_t> PostgresDatabase::AddFileUpload(const FileUpload& file) {
   int64_t id = 0;
-  TimestampMicros created_at = file.created_at != 0 ? file.created_at : NowMicros();
   Status status = WriteOne([&](PgConnection& conn) -> Status {
-    // One statement: inserted only if the upload (when given) exists.
-    SIGIL_ASSIGN_OR_RETURN(
-        PgResult r,
-        conn.Query(
-            "INSERT INTO file_uploads (upload_id, bucket_name, key, size, compressed, "
-            "is_update, debug_filename, debug_id, code_file, code_id, generator, "
-            "created_at, completed_at) "
-            "SELECT $1::bigint, $2::text, $3::text, $4::bigint, $5::boolean, $6::boolean, "
-            "$7::text, $8::text, $9::text, $10::text, $11::text, $12::bigint, $13::bigint "
-            "WHERE $1::bigint IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $1::bigint) "
-            "RETURNING id",
-            Params()
-                .Add(file.upload_id)
-                .Add(file.bucket_name)
-                .Add(file.key)
-                .Add(static_cast<int64_t>(file.size))
-                .Add(file.compressed)
-                .Add(file.update)
-                .Add(file.debug_filename)
-                .Add(file.debug_id)
-                .Add(file.code_file)
-                .Add(file.code_id)
-                .Add(file.generator)
-                .Add(created_at)
-                .Add(file.completed_at)));
-    if (r.rows() == 0) return NotFound("upload " + std::to_string(*file.upload_id) + " not found");
-    id = r.Int(0, 0);
+    SIGIL_ASSIGN_OR_RETURN(id, InsertFileUpload(conn, file));
     return Status::Ok();
   });
   SIGIL_RETURN_IF_ERROR(status);
   return id;
+}
+
+Result<std::vector<int64_t>> PostgresDatabase::RecordStoredFiles(
+    int64_t upload_id, const std::vector<FileUpload>& files) {
+  std::vector<int64_t> ids;
+  Status status = Write([&](PgConnection& conn) -> Status {
+    ids.clear();
+    std::vector<std::string> keys;
+    for (FileUpload file : files) {
+      file.upload_id = upload_id;
+      SIGIL_ASSIGN_OR_RETURN(int64_t id, InsertFileUpload(conn, file));
+      ids.push_back(id);
+      keys.push_back(file.key);
+    }
+    if (files.empty()) {
+      SIGIL_ASSIGN_OR_RETURN(
+          PgResult r, conn.Query("SELECT 1 FROM uploads WHERE id = $1", Params().Add(upload_id)));
+      if (r.rows() == 0) return NotFound("upload " + std::to_string(upload_id) + " not found");
+    }
+    return InsertKeys(conn, upload_id, kStored, keys);
+  });
+  SIGIL_RETURN_IF_ERROR(status);
+  return ids;
 }
 
 Result<std::vector<FileUpload>> PostgresDatabase::ListFileUploads(int64_t upload_id) {

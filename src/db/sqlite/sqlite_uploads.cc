@@ -96,6 +96,30 @@ FileUpload ReadFileUpload(const Statement& stmt) {
   return f;
 }
 
+// Inserts one file_uploads row (created_at now when 0); its id.
+Result<int64_t> InsertFileUpload(Connection& conn, const FileUpload& file) {
+  SIGIL_ASSIGN_OR_RETURN(
+      Statement stmt,
+      conn.Prepare("INSERT INTO file_uploads (upload_id, bucket_name, key, size, compressed, "
+                   "is_update, debug_filename, debug_id, code_file, code_id, generator, "
+                   "created_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  stmt.BindOptional(1, file.upload_id)
+      .Bind(2, file.bucket_name)
+      .Bind(3, file.key)
+      .Bind(4, static_cast<int64_t>(file.size))
+      .Bind(5, int64_t{file.compressed ? 1 : 0})
+      .Bind(6, int64_t{file.update ? 1 : 0})
+      .Bind(7, file.debug_filename)
+      .Bind(8, file.debug_id)
+      .Bind(9, file.code_file)
+      .Bind(10, file.code_id)
+      .Bind(11, file.generator)
+      .Bind(12, file.created_at != 0 ? file.created_at : NowMicros())
+      .BindOptional(13, file.completed_at);
+  SIGIL_RETURN_IF_ERROR(stmt.Run());
+  return conn.LastInsertRowid();
+}
+
 }  // namespace
 
 Result<int64_t> SqliteDatabase::CreateUpload(const Upload& upload) {
@@ -208,33 +232,32 @@ Result<std::vector<Upload>> SqliteDatabase::ListUploads(int64_t limit, int64_t o
 
 Result<int64_t> SqliteDatabase::AddFileUpload(const FileUpload& file) {
   int64_t id = 0;
-  TimestampMicros created_at = file.created_at != 0 ? file.created_at : NowMicros();
   Status status = Write([&](Connection& conn) -> Status {
     if (file.upload_id) SIGIL_RETURN_IF_ERROR(CheckUpload(conn, *file.upload_id));
-    SIGIL_ASSIGN_OR_RETURN(
-        Statement stmt,
-        conn.Prepare("INSERT INTO file_uploads (upload_id, bucket_name, key, size, compressed, "
-                     "is_update, debug_filename, debug_id, code_file, code_id, generator, "
-                     "created_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    stmt.BindOptional(1, file.upload_id)
-        .Bind(2, file.bucket_name)
-        .Bind(3, file.key)
-        .Bind(4, static_cast<int64_t>(file.size))
-        .Bind(5, int64_t{file.compressed ? 1 : 0})
-        .Bind(6, int64_t{file.update ? 1 : 0})
-        .Bind(7, file.debug_filename)
-        .Bind(8, file.debug_id)
-        .Bind(9, file.code_file)
-        .Bind(10, file.code_id)
-        .Bind(11, file.generator)
-        .Bind(12, created_at)
-        .BindOptional(13, file.completed_at);
-    SIGIL_RETURN_IF_ERROR(stmt.Run());
-    id = conn.LastInsertRowid();
+    SIGIL_ASSIGN_OR_RETURN(id, InsertFileUpload(conn, file));
     return Status::Ok();
   });
   if (!status.ok()) return status;
   return id;
+}
+
+Result<std::vector<int64_t>> SqliteDatabase::RecordStoredFiles(
+    int64_t upload_id, const std::vector<FileUpload>& files) {
+  std::vector<int64_t> ids;
+  Status status = Write([&](Connection& conn) -> Status {
+    ids.clear();
+    SIGIL_RETURN_IF_ERROR(CheckUpload(conn, upload_id));
+    std::vector<std::string> keys;
+    for (FileUpload file : files) {
+      file.upload_id = upload_id;
+      SIGIL_ASSIGN_OR_RETURN(int64_t id, InsertFileUpload(conn, file));
+      ids.push_back(id);
+      keys.push_back(file.key);
+    }
+    return InsertKeys(conn, upload_id, kStored, keys);
+  });
+  if (!status.ok()) return status;
+  return ids;
 }
 
 Result<std::vector<FileUpload>> SqliteDatabase::ListFileUploads(int64_t upload_id) {

@@ -217,6 +217,21 @@ Result<int64_t> FakeDatabase::AddFileUpload(const db::FileUpload& file) {
   return files_.back().id;
 }
 
+Result<std::vector<int64_t>> FakeDatabase::RecordStoredFiles(
+    int64_t upload_id, const std::vector<db::FileUpload>& files) {
+  std::lock_guard lock(mu_);
+  if (upload_id < 1 || upload_id > static_cast<int64_t>(uploads_.size())) return NotFound("upload");
+  std::vector<int64_t> ids;
+  for (const db::FileUpload& file : files) {
+    files_.push_back(file);
+    files_.back().upload_id = upload_id;
+    files_.back().id = static_cast<int64_t>(files_.size());
+    ids.push_back(files_.back().id);
+    uploads_[static_cast<size_t>(upload_id - 1)].stored_keys.push_back(file.key);
+  }
+  return ids;
+}
+
 Result<std::vector<db::FileUpload>> FakeDatabase::ListFileUploads(int64_t upload_id) {
   std::lock_guard lock(mu_);
   std::vector<db::FileUpload> out;

@@ -83,6 +83,8 @@ class FakeDatabase : public db::Database {
   Result<db::Upload> GetUpload(int64_t id) override;
   Result<std::vector<db::Upload>> ListUploads(int64_t limit, int64_t offset) override;
   Result<int64_t> AddFileUpload(const db::FileUpload& file) override;
+  Result<std::vector<int64_t>> RecordStoredFiles(int64_t upload_id,
+                                                 const std::vector<db::FileUpload>& files) override;
   Result<std::vector<db::FileUpload>> ListFileUploads(int64_t upload_id) override;
   Result<db::FileUpload> FindSymbolByDebugId(const std::string&, const std::string&) override;
   Result<db::FileUpload> FindSymbolByCodeId(const std::string&, const std::string&) override;
