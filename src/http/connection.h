@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.h"
 #include "http/message.h"
 #include "http/server_core.h"
 
@@ -62,6 +63,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void SubmitSpoolWrite();
   void SubmitSpoolData(std::string data);
   void OnSpoolWritten(int err, std::string buffer);
+  void PrefaultSpool();
   void FinishBody();
   void ParseDrain();
 
@@ -148,6 +150,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool spool_paused_ = false;
   // The route's observer of this body (RouteOptions::body_observer), fed by each spool write.
   std::shared_ptr<BodyObserver> spool_observer_;
+  // Prefaulting a spool of known length (PrefaultSpool): a duplicate of its descriptor for the pool
+  // tasks (null: not prefaulting), how far it was prefaulted, whether a task is under way, and
+  // which spool that task is for.
+  std::shared_ptr<const Fd> spool_prefault_fd_;
+  uint64_t spool_prefaulted_ = 0;
+  bool spool_prefaulting_ = false;
+  uint64_t spool_generation_ = 0;
 
   // The response being written.
   Response response_;

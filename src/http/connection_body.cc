@@ -196,7 +196,55 @@ bool Connection::OpenSpool() {
   if (route.options.body_observer) spool_observer_ = route.options.body_observer(request_);
   spool_fill_.resize(kSpoolBufferBytes);
   spool_used_ = 0;
+  ++spool_generation_;
+  spool_prefaulted_ = 0;
+  spool_prefault_fd_.reset();
+  // A body of known length: the file gets its final size now (sparse), so its pages can be
+  // prefaulted ahead of the writes (PrefaultSpool). Optional: on failure the writes go on alone.
+  if (content_length_ && *content_length_ > 0 &&
+      ::ftruncate(fd, static_cast<off_t>(*content_length_)) == 0) {
+    int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup >= 0) spool_prefault_fd_ = std::make_shared<const Fd>(dup);
+    PrefaultSpool();
+  }
   return true;
+}
+
+// Allocates the page-cache pages of the spool's next bytes before the writes reach them, on the
+// pool, by read-ahead over the file's not yet written (sparse, zero) range, at most
+// kSpoolPrefaultAhead past the bytes received. Where fresh memory is dear (a VM whose host backs
+// guest memory on first touch) buffered writes into new pages of a file run at 0.3-0.4 GB/s and
+// serialize on the file's lock, while read-ahead allocates the same pages several times faster
+// (bench: 64 MB spooled in ~25 ms instead of ~170 ms); where memory was just freed it costs
+// ~10-15 ms per 64 MB on another core. Pages the writes overwrite are never read: correctness
+// never depends on it.
+void Connection::PrefaultSpool() {
+  if (spool_prefaulting_ || spool_prefault_fd_ == nullptr || !content_length_) return;
+  const uint64_t target = std::min(*content_length_, body_bytes_ + kSpoolPrefaultAhead);
+  // In steps of at least kSpoolPrefaultStep (fewer pool tasks), but to the very end.
+  if (spool_prefaulted_ >= target ||
+      (target - spool_prefaulted_ < kSpoolPrefaultStep && target < *content_length_)) {
+    return;
+  }
+  const uint64_t from = spool_prefaulted_;
+  const uint64_t end = target;
+  spool_prefaulting_ = true;
+  bool queued = core_->pool.TrySubmit(
+      [self = shared_from_this(), fd = spool_prefault_fd_, from, end, gen = spool_generation_] {
+        // In pieces: one call reads ahead at most the device's read-ahead window (8 MB here).
+        for (uint64_t at = from; at < end; at += kSpoolPrefaultPiece) {
+          ::posix_fadvise(fd->get(), static_cast<off_t>(at),
+                          static_cast<off_t>(std::min(kSpoolPrefaultPiece, end - at)),
+                          POSIX_FADV_WILLNEED);
+        }
+        self->core_->Post(self->strand_, [self, end, gen] {
+          if (gen != self->spool_generation_) return;  // another request's spool by now
+          self->spool_prefaulting_ = false;
+          self->spool_prefaulted_ = std::max(self->spool_prefaulted_, end);
+          if (self->state_ == State::kBody) self->PrefaultSpool();
+        });
+      });
+  if (!queued) spool_prefaulting_ = false;
 }
 
 void Connection::SubmitSpoolWrite() {
@@ -233,6 +281,7 @@ void Connection::OnSpoolWritten(int err, std::string buffer) {
   spool_writing_ = false;
   if (state_ != State::kBody) return;  // closed meanwhile; the destructor removes the file
   spool_spare_ = std::move(buffer);
+  PrefaultSpool();
   if (err != 0) {
     spdlog::error("http: writing spool file {}: {}", spool_path_, std::strerror(err));
     SendError(500, "Internal Server Error: cannot store the request body", /*close=*/true);
@@ -269,6 +318,7 @@ void Connection::FinishBody() {
   spool_spare_ = std::string();
   request_.body_file = spool_path_;
   request_.body_observer = std::move(spool_observer_);
+  spool_prefault_fd_.reset();
   Dispatch();
 }
 

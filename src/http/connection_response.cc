@@ -436,6 +436,9 @@ void Connection::CleanupRequest() {
   spool_paused_ = false;
   spool_used_ = 0;
   spool_observer_.reset();
+  spool_prefault_fd_.reset();
+  spool_prefaulting_ = false;
+  ++spool_generation_;
   header_deadline_set_ = false;
   drained_ = 0;
 }

@@ -18,6 +18,11 @@ inline constexpr size_t kReadChunk = 16 * 1024;
 // A rejected request's body up to this size is read and dropped (keeping the connection).
 inline constexpr uint64_t kDrainLimit = 64 * 1024;
 inline constexpr size_t kSpoolBufferBytes = 256 * 1024;
+// Spool prefaulting (Connection::PrefaultSpool): how far past the bytes received, in steps of at
+// least this much, in read-ahead requests of this size.
+inline constexpr uint64_t kSpoolPrefaultAhead = 16 << 20;
+inline constexpr uint64_t kSpoolPrefaultStep = 4 << 20;
+inline constexpr uint64_t kSpoolPrefaultPiece = 2 << 20;  // per posix_fadvise call
 inline constexpr size_t kMemoryBodyStep = 64 * 1024;
 inline constexpr size_t kProducerChunk = 64 * 1024;
 inline constexpr size_t kSendfileSlice = 256 * 1024;

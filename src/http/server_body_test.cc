@@ -1,6 +1,12 @@
 // http::Server request bodies: in memory, spooled to a temp file (and removed after the response),
 // chunked, Expect: 100-continue, multipart uploads from the test client.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <mutex>
@@ -275,13 +281,74 @@ TEST(ServerBodyTest, BodyObserversSeeSpooledBodiesInOrder) {
   EXPECT_FALSE(had_observer);
 }
 
-TEST(ServerBodyTest, SpoolFileIsRemovedWhenTheClientGivesUp) {
+// POST /up, spooling its body, answers "x".
+RouteTable SpoolingRoute() {
   RouteTable routes;
   RouteOptions spool;
   spool.spool_body = true;
   routes.Add(
       {"POST"}, "/up", [](Request&, Responder done) { done(Response::Text(200, "x")); }, spool);
-  TestServer server(std::move(routes), SpoolOptions());
+  return routes;
+}
+
+// Which 4 KiB pages of `path` are in the page cache, and its size.
+std::vector<bool> ResidentPages(const std::string& path, uint64_t* size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  struct stat st;
+  ::fstat(fd, &st);
+  *size = static_cast<uint64_t>(st.st_size);
+  std::vector<bool> pages;
+  if (st.st_size > 0) {
+    void* map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+    if (map != MAP_FAILED) {
+      const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+      std::vector<unsigned char> vec((static_cast<size_t>(st.st_size) + page - 1) / page);
+      if (::mincore(map, static_cast<size_t>(st.st_size), vec.data()) == 0) {
+        for (unsigned char v : vec) pages.push_back((v & 1) != 0);
+      }
+      ::munmap(map, static_cast<size_t>(st.st_size));
+    }
+  }
+  ::close(fd);
+  return pages;
+}
+
+// A spool of known length has its final size from the start, and its page-cache pages are
+// allocated ahead of the bytes received, but no more than 16 MB ahead (Connection::PrefaultSpool;
+// a tmpfs spool directory does no read-ahead, so there the test stops after the size).
+TEST(ServerBodyTest, SpoolPagesArePrefaultedAheadOfTheBody) {
+  TestServer server(SpoolingRoute(), SpoolOptions());
+  test::RawSocket sock(server.port());
+  const uint64_t length = 48 << 20;
+  ASSERT_TRUE(sock.Send(
+      "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n"));
+  ASSERT_TRUE(sock.Send(std::string(1 << 20, 'a')));
+  std::string path;
+  for (int i = 0; i < 500 && path.empty(); ++i) {
+    for (const auto& e : std::filesystem::directory_iterator(server.tmp_dir())) path = e.path();
+    if (path.empty()) std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_FALSE(path.empty());
+  uint64_t size = 0;
+  std::vector<bool> pages = ResidentPages(path, &size);
+  EXPECT_EQ(size, length);
+  struct statfs fs;
+  ASSERT_EQ(::statfs(path.c_str(), &fs), 0);
+  if (fs.f_type == TMPFS_MAGIC) GTEST_SKIP() << "spool directory on tmpfs: no read-ahead";
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t at_8mb = (8u << 20) / page, at_32mb = (32u << 20) / page;
+  for (int i = 0; i < 500 && !(pages.size() > at_8mb && pages[at_8mb]); ++i) {
+    std::this_thread::sleep_for(2ms);
+    pages = ResidentPages(path, &size);
+  }
+  ASSERT_GT(pages.size(), at_32mb);
+  EXPECT_TRUE(pages[at_8mb]) << "8 MB into the spool, 7 MB past the bytes sent";
+  EXPECT_FALSE(pages[at_32mb]) << "32 MB into the spool: more than 16 MB ahead";
+}
+
+TEST(ServerBodyTest, SpoolFileIsRemovedWhenTheClientGivesUp) {
+  TestServer server(SpoolingRoute(), SpoolOptions());
   {
     test::RawSocket sock(server.port());
     ASSERT_TRUE(sock.Send("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"));
