@@ -17,6 +17,11 @@ void MultipartDelimiters::Add(uint64_t offset) {
 }
 
 void MultipartDelimiters::Feed(std::string_view bytes) {
+  if (overflow_) {
+    // Given up: a body full of delimiters must not cost a search per occurrence to the end.
+    fed_ += bytes.size();
+    return;
+  }
   const size_t keep = delimiter_.size() - 1;
   // Occurrences that begin in the carried tail and end in `bytes` (those wholly inside `bytes`
   // are found below).
@@ -30,6 +35,7 @@ void MultipartDelimiters::Feed(std::string_view bytes) {
       const size_t pos = static_cast<size_t>(static_cast<const char*>(hit) - joint.data());
       if (pos >= carry_.size()) break;
       Add(joint_start + pos);
+      if (overflow_) break;
       at = pos + 1;
     }
   }
@@ -39,6 +45,7 @@ void MultipartDelimiters::Feed(std::string_view bytes) {
     if (hit == nullptr) break;
     const size_t pos = static_cast<size_t>(static_cast<const char*>(hit) - bytes.data());
     Add(fed_ + pos);
+    if (overflow_) break;
     at = pos + 1;
   }
   if (bytes.size() >= keep) {

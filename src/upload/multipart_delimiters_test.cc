@@ -67,6 +67,10 @@ TEST(MultipartDelimitersTest, GivesUpPastTheCap) {
   d.Feed(many);
   EXPECT_EQ(d.occurrences().size(), MultipartDelimiters::kMaxOccurrences);
   EXPECT_FALSE(d.complete(many.size()));
+  // Past the cap it only counts bytes (a body of nothing but delimiters costs no search per one).
+  d.Feed(many);
+  EXPECT_EQ(d.occurrences().size(), MultipartDelimiters::kMaxOccurrences);
+  EXPECT_FALSE(d.complete(2 * many.size()));
 }
 
 void ExpectSameParse(std::string_view body, const std::string& boundary,
