@@ -196,9 +196,6 @@ bool Connection::OpenSpool() {
   if (route.options.body_observer) spool_observer_ = route.options.body_observer(request_);
   spool_fill_.resize(kSpoolBufferBytes);
   spool_used_ = 0;
-  ++spool_generation_;
-  spool_prefaulted_ = 0;
-  spool_prefault_fd_.reset();
   // A body of known length: the file gets its final size now (sparse), so its pages can be
   // prefaulted ahead of the writes (PrefaultSpool). Optional: on failure the writes go on alone.
   if (content_length_ && *content_length_ > 0 &&
@@ -281,12 +278,12 @@ void Connection::OnSpoolWritten(int err, std::string buffer) {
   spool_writing_ = false;
   if (state_ != State::kBody) return;  // closed meanwhile; the destructor removes the file
   spool_spare_ = std::move(buffer);
-  PrefaultSpool();
   if (err != 0) {
     spdlog::error("http: writing spool file {}: {}", spool_path_, std::strerror(err));
     SendError(500, "Internal Server Error: cannot store the request body", /*close=*/true);
     return;
   }
+  PrefaultSpool();
   if (spool_finishing_) {
     FinishBody();
     return;

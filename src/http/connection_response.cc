@@ -437,8 +437,9 @@ void Connection::CleanupRequest() {
   spool_used_ = 0;
   spool_observer_.reset();
   spool_prefault_fd_.reset();
+  spool_prefaulted_ = 0;
   spool_prefaulting_ = false;
-  ++spool_generation_;
+  ++spool_generation_;  // a prefault task still running belongs to the old spool
   header_deadline_set_ = false;
   drained_ = 0;
 }

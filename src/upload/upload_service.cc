@@ -443,7 +443,7 @@ Status UploadService::Store(MemberWork& work, int64_t upload_id) {
     ++entry.generation;
   }
   work.outcome = MemberWork::Outcome::kStored;
-  return Record(work, upload_id);
+  return Record({&work}, upload_id);
 }
 
 // Takes the keys' locks in key order (so two batches cannot deadlock), drops members another upload
@@ -478,27 +478,18 @@ Status UploadService::StoreBatch(std::vector<MemberWork*>& batch) {
   return Status::Ok();
 }
 
-// The file_uploads row, the upload's stored key and the invalidation event of a stored member.
-Status UploadService::Record(MemberWork& work, int64_t upload_id) {
-  db::FileUpload file = FileRow(work, upload_id);
-  auto row = db_.AddFileUpload(file);
-  if (!row.ok()) return StorageError(row.status(), "recording", work.storage_key);
-  Status added = db_.AddStoredKey(upload_id, work.storage_key);
-  if (!added.ok()) return StorageError(added, "recording", work.storage_key);
-  bus_.Publish(work.member->key);
-  return Status::Ok();
-}
-
-// Record for many stored members at once: their rows and keys in one transaction, then the events.
-Status UploadService::RecordMany(const std::vector<MemberWork*>& works, int64_t upload_id) {
+// The file_uploads rows, the upload's stored keys (one transaction) and the invalidation events of
+// stored members.
+Status UploadService::Record(const std::vector<MemberWork*>& works, int64_t upload_id) {
   if (works.empty()) return Status::Ok();
   std::vector<db::FileUpload> files;
   files.reserve(works.size());
   for (MemberWork* w : works) files.push_back(FileRow(*w, upload_id));
   auto rows = db_.RecordStoredFiles(upload_id, files);
   if (!rows.ok()) {
-    return Internal("recording " + std::to_string(files.size()) +
-                    " stored files: " + rows.status().ToString());
+    return StorageError(
+        rows.status(), "recording",
+        works.size() == 1 ? works[0]->storage_key : std::to_string(works.size()) + " stored files");
   }
   for (MemberWork* w : works) bus_.Publish(w->member->key);
   return Status::Ok();
@@ -617,7 +608,7 @@ Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
       for (MemberWork* w : batch) {
         if (w->outcome == MemberWork::Outcome::kStored && w->staged != nullptr) stored.push_back(w);
       }
-      s = RecordMany(stored, *id);
+      s = Record(stored, *id);
       if (!s.ok()) error.Set(std::move(s));
     }
     std::atomic<size_t> next{0};
@@ -628,7 +619,7 @@ Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
         MemberWork& w = works[order[i]];
         Status s;
         if (w.outcome == MemberWork::Outcome::kStored && w.staged != nullptr) {
-          s = Record(w, *id);
+          s = Record({&w}, *id);
         } else if (w.outcome == MemberWork::Outcome::kPending && !error.failed()) {
           s = Store(w, *id);
         }

@@ -11,8 +11,9 @@
 //   read → if every member passed: create the uploads row
 //   → store what another upload did not store meanwhile (under the keys' locks): the pending
 //   objects in one CommitPuts (one durability step for the whole upload), the others one Put
-//   each, in parallel → per stored member: file_uploads row, stored key (one RecordStoredFiles
-//   transaction for the batch), InvalidationBus::Publish → complete the uploads row.
+//   each, in parallel → the stored members' file_uploads rows and stored keys (one
+//   RecordStoredFiles transaction for the batch, one per member put alone), their
+//   InvalidationBus::Publish → complete the uploads row.
 //
 // Nothing is stored and no row is written when any check fails. A storage failure while storing
 // leaves the uploads row with completed_at null and stored_keys saying what was stored; a retry
@@ -103,8 +104,7 @@ class UploadService {
   bool StillNeeded(MemberWork& work);
   Status Store(MemberWork& work, int64_t upload_id);
   Status StoreBatch(std::vector<MemberWork*>& batch);
-  Status Record(MemberWork& work, int64_t upload_id);
-  Status RecordMany(const std::vector<MemberWork*>& works, int64_t upload_id);
+  Status Record(const std::vector<MemberWork*>& works, int64_t upload_id);
   db::FileUpload FileRow(MemberWork& work, int64_t upload_id);
 
   const UploadConfig& config_;

@@ -215,17 +215,16 @@ Result<std::vector<int64_t>> PostgresDatabase::RecordStoredFiles(
   std::vector<int64_t> ids;
   Status status = Write([&](PgConnection& conn) -> Status {
     ids.clear();
+    // Each row's insert checks the upload too; this says so for an empty list as well.
+    SIGIL_ASSIGN_OR_RETURN(
+        PgResult r, conn.Query("SELECT 1 FROM uploads WHERE id = $1", Params().Add(upload_id)));
+    if (r.rows() == 0) return NotFound("upload " + std::to_string(upload_id) + " not found");
     std::vector<std::string> keys;
     for (FileUpload file : files) {
       file.upload_id = upload_id;
       SIGIL_ASSIGN_OR_RETURN(int64_t id, InsertFileUpload(conn, file));
       ids.push_back(id);
       keys.push_back(file.key);
-    }
-    if (files.empty()) {
-      SIGIL_ASSIGN_OR_RETURN(
-          PgResult r, conn.Query("SELECT 1 FROM uploads WHERE id = $1", Params().Add(upload_id)));
-      if (r.rows() == 0) return NotFound("upload " + std::to_string(upload_id) + " not found");
     }
     return InsertKeys(conn, upload_id, kStored, keys);
   });

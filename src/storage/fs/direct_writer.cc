@@ -8,12 +8,10 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
-#include <functional>
 #include <mutex>
-#include <thread>
 #include <vector>
 
+#include "common/worker_pool.h"
 #include "storage/fs/fs_files.h"
 
 namespace sigil::storage::fs {
@@ -85,41 +83,9 @@ Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset, std::st
 
 // Direct writes of full buffers run here, so the thread that fills them keeps the CPU while the
 // device works (a direct pwrite sleeps until the device is done). Two threads: the device takes
-// more than one write at a time.
-class BackgroundWrites {
- public:
-  BackgroundWrites() {
-    for (int i = 0; i < 2; ++i) std::thread([this] { Run(); }).detach();
-  }
-  void Post(std::function<void()> job) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      jobs_.push_back(std::move(job));
-    }
-    cv_.notify_one();
-  }
-
- private:
-  void Run() {
-    for (;;) {
-      std::function<void()> job;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return !jobs_.empty(); });
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
-      job();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-};
-
-BackgroundWrites& Background() {
-  static BackgroundWrites* writes = new BackgroundWrites();  // never destroyed, like the pool
+// more than one write at a time. Never destroyed, like the buffer pool.
+WorkerPool& Background() {
+  static WorkerPool* writes = new WorkerPool(2, 1, "fs-direct-write");
   return *writes;
 }
 
@@ -198,15 +164,18 @@ Status DirectWriter::WriteBuffer(size_t bytes, bool background, std::string_view
     return PwriteDirect(fd_, buffer_, padded, written_, what);
   }
   in_flight_->busy = true;
-  Background().Post(
-      [state = in_flight_, fd = fd_, buffer, padded, offset = written_, name = std::string(what)] {
-        Status st = PwriteDirect(fd, buffer, padded, offset, name);
-        Pool().Give(buffer);
-        std::lock_guard<std::mutex> lock(state->mu);
-        state->status = std::move(st);
-        state->busy = false;
-        state->cv.notify_all();
-      });
+  auto write = [state = in_flight_, fd = fd_, buffer, padded, offset = written_,
+                name = std::string(what)] {
+    Status st = PwriteDirect(fd, buffer, padded, offset, name);
+    Pool().Give(buffer);
+    std::lock_guard<std::mutex> lock(state->mu);
+    state->status = std::move(st);
+    state->busy = false;
+    state->cv.notify_all();
+  };
+  // Submit, not TrySubmit: at most one write per writer is queued, so the queue stays short. It
+  // fails only after a shutdown, which this never-destroyed pool does not have; then write here.
+  if (!Background().Submit(write)) write();
   return Status::Ok();
 }
 
