@@ -436,9 +436,17 @@ Status UploadService::Store(MemberWork& work, int64_t upload_id) {
     std::lock_guard lock(entry.mu);
     if (!StillNeeded(work)) return Status::Ok();
     storage::PutOptions options = OptionsFor(work);
-    Status put = work.staged->in_memory()
-                     ? store_.Put(work.storage_key, work.staged->data(), options)
-                     : store_.PutFile(work.storage_key, work.staged->path(), options);
+    Status put;
+    if (work.staged->pending() != nullptr) {
+      // Staged in the store but not in the batch (keys are unique in a plan, so this is only
+      // defensive): committed alone.
+      storage::PendingCommit commit{work.storage_key, options, work.staged->pending()};
+      put = store_.CommitPuts(std::span<storage::PendingCommit>(&commit, 1));
+    } else if (work.staged->in_memory()) {
+      put = store_.Put(work.storage_key, work.staged->data(), options);
+    } else {
+      put = store_.PutFile(work.storage_key, work.staged->path(), options);
+    }
     if (!put.ok()) return StorageError(put, "storing", work.storage_key);
     ++entry.generation;
   }

@@ -344,6 +344,30 @@ TEST_P(UploadServiceTest, MembersReadSideBySideAreEachHashedAndStored) {
   EXPECT_EQ(store_.pending_alive(), 0);
 }
 
+// Two names that differ only in the case of the debug id are one storage key (ids are stored upper
+// case): the same bytes twice are stored once; different bytes are refused before anything is
+// stored.
+TEST_P(UploadServiceTest, TwoNamesOfOneKey) {
+  UploadService s = Service();
+  const std::string one = Sym("a.pdb", "ABCD", 4000);
+  auto up = UploadEntries(s, {{"a.pdb/abcd/a.sym", one}, {"a.pdb/ABCD/a.sym", one}});
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  auto snapshot = store_.Snapshot();
+  ASSERT_EQ(snapshot.size(), 1u);
+  EXPECT_EQ(*testing::Gunzip(snapshot.at("a.pdb/ABCD/a.sym").data), one);
+
+  const std::string two = Sym("b.pdb", "ABCD", 4000);
+  std::string other = two;
+  other[other.size() - 2] = 'x';  // same size, other bytes
+  auto refused = UploadEntries(s, {{"b.pdb/ABCD/b.sym", two}, {"b.pdb/abcd/b.sym", other}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "The zipfile buffer contains two files for the same symbol file b.pdb/ABCD/b.sym "
+            "(b.pdb/ABCD/b.sym and b.pdb/abcd/b.sym) and they have different contents");
+  EXPECT_EQ(store_.Snapshot().size(), 1u);
+}
+
 TEST_P(UploadServiceTest, NameChecks) {
   EXPECT_TRUE(UploadService::CheckArchiveName("a.ZIP").ok());
   EXPECT_EQ(UploadService::CheckArchiveName("a.rar").message(),

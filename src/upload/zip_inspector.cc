@@ -213,6 +213,9 @@ Result<ArchivePlan> InspectArchive(const ArchiveFile& archive, const UploadConfi
       }
     }
   }
+  // Names that differ only in the case of the debug id are one key (ids are normalised to upper
+  // case): a copy of the same bytes (size and CRC) is read once, anything else is ambiguous.
+  std::map<std::string, size_t> by_key;  // storage key -> index in plan.members
   for (ArchiveMember& m : candidates) {
     if (IsIgnorableMember(m.name)) {
       plan.ignored.push_back(m.name);
@@ -222,6 +225,17 @@ Result<ArchivePlan> InspectArchive(const ArchiveFile& archive, const UploadConfi
     auto key = SymbolKey::ParsePath(m.name, is_try);
     if (!key.ok()) return Unrecognized(m.name);
     m.key = std::move(key).value();
+    auto [it, inserted] = by_key.emplace(m.key.StorageKey(), plan.members.size());
+    if (!inserted) {
+      const ArchiveMember& first = plan.members[it->second];
+      if (first.size != m.size || first.crc != m.crc) {
+        return InvalidArgument("The zipfile buffer contains two files for the same symbol file " +
+                               it->first + " (" + first.name + " and " + m.name +
+                               ") and they have different contents");
+      }
+      plan.total_size -= m.size;
+      continue;
+    }
     plan.members.push_back(std::move(m));
   }
 
