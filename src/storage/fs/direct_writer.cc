@@ -1,6 +1,7 @@
 #include "storage/fs/direct_writer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,7 +9,10 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "common/worker_pool.h"
@@ -112,10 +116,43 @@ Status PwriteDirect(int fd, const char* data, size_t padded, uint64_t offset, st
   return Status::Ok();
 }
 
+// What a first direct write on each device (st_dev) told: whether its filesystem takes them. Later
+// files on a device known to take them skip the probe (their first write goes to the background
+// too); files on one known to refuse them do not try. Never destroyed, like the buffer pool.
+class ProbeCache {
+ public:
+  std::optional<bool> Get(dev_t dev) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = known_.find(dev);
+    if (it == known_.end()) return std::nullopt;
+    return it->second;
+  }
+  void Set(dev_t dev, bool direct) {
+    std::lock_guard<std::mutex> lock(mu_);
+    known_[dev] = direct;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<dev_t, bool> known_;
+};
+
+ProbeCache& Probes() {
+  static ProbeCache* probes = new ProbeCache();
+  return *probes;
+}
+
 }  // namespace
 
 DirectWriter::DirectWriter(int fd, bool try_direct) : fd_(fd) {
   if (!try_direct) return;
+  struct stat st;
+  if (::fstat(fd_, &st) == 0) {
+    dev_ = st.st_dev;
+    std::optional<bool> known = Probes().Get(st.st_dev);
+    if (known.has_value() && !*known) return;
+    probed_ = known.has_value();
+  }
   buffer_ = Pool().Take();
   if (buffer_ != nullptr && SetDirect(fd_, true)) {
     direct_ = true;
@@ -147,6 +184,7 @@ Status DirectWriter::WriteBuffer(size_t bytes, bool background, std::string_view
     probed_ = true;
     bool refused = false;
     Status st = PwriteDirect(fd_, buffer_, padded, written_, what, &refused);
+    if (dev_.has_value() && (st.ok() || refused)) Probes().Set(*dev_, !refused);
     if (refused) {
       SetDirect(fd_, false);
       direct_ = false;
@@ -211,22 +249,54 @@ Status DirectWriter::Append(std::string_view data, std::string_view what) {
 Status DirectWriter::Finish(std::string_view what) {
   if (finished_) return Status::Ok();
   finished_ = true;
-  if (buffer_ != nullptr) {
+  if (buffer_ == nullptr) return Status::Ok();  // ordinary writes: everything is written
+  if (!direct_ || !probed_) {
+    // Ordinary writes through the buffer, or a file whose first direct write is still to be
+    // tried: written here.
     if (used_ > 0) SIGIL_RETURN_IF_ERROR(WriteBuffer(used_, /*background=*/false, what));
     SIGIL_RETURN_IF_ERROR(Wait());
     written_ += used_;
     used_ = 0;
-    Pool().Give(buffer_);
-    buffer_ = nullptr;
+    Pool().Give(std::exchange(buffer_, nullptr));
+    return EndDirect(what);
   }
-  if (direct_) {
-    SetDirect(fd_, false);  // later reads of the descriptor need no alignment
-    direct_ = false;
-    // The last direct write was padded to the alignment.
-    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0)
-      return ErrnoStatus(errno, "truncating " + std::string(what));
-  }
+  // The padded tail, then O_DIRECT off and the file cut to its size, in the background: the
+  // caller goes on while the device works; Written() waits.
+  SIGIL_RETURN_IF_ERROR(Wait());
+  const size_t padded = (used_ + kAlign - 1) & ~(kAlign - 1);
+  std::memset(buffer_ + used_, 0, padded - used_);
+  if (in_flight_ == nullptr) in_flight_ = std::make_shared<InFlight>();
+  in_flight_->busy = true;
+  auto tail = [state = in_flight_, fd = fd_, buffer = std::exchange(buffer_, nullptr), padded,
+               offset = written_, size = size_, name = std::string(what)] {
+    Status st = padded > 0 ? PwriteDirect(fd, buffer, padded, offset, name) : Status::Ok();
+    Pool().Give(buffer);
+    if (!SetDirect(fd, false) && st.ok()) st = ErrnoStatus(errno, "clearing O_DIRECT on " + name);
+    if (st.ok() && ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      st = ErrnoStatus(errno, "truncating " + name);
+    }
+    std::lock_guard<std::mutex> lock(state->mu);
+    state->status = std::move(st);
+    state->busy = false;
+    state->cv.notify_all();
+  };
+  written_ += used_;
+  used_ = 0;
+  direct_ = false;
+  if (!Background().Submit(tail)) tail();
   return Status::Ok();
 }
+
+Status DirectWriter::EndDirect(std::string_view what) {
+  if (!direct_) return Status::Ok();
+  SetDirect(fd_, false);  // later reads of the descriptor need no alignment
+  direct_ = false;
+  // The last direct write was padded to the alignment.
+  if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0)
+    return ErrnoStatus(errno, "truncating " + std::string(what));
+  return Status::Ok();
+}
+
+Status DirectWriter::Written() { return Wait(); }
 
 }  // namespace sigil::storage::fs

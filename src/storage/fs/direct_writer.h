@@ -13,9 +13,12 @@
 // sleeps until the device is done; the caller's CPU would sit idle meanwhile).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "common/status.h"
@@ -26,12 +29,13 @@ namespace sigil::storage::fs {
 inline constexpr size_t kDirectIoBufferBytes = 256 * 1024;
 
 // Appends the bytes of a new file with O_DIRECT, past the page cache. Bytes collect in an aligned
-// buffer and go out in whole buffers; Finish writes the padded tail, takes O_DIRECT off the
-// descriptor again (later reads and fsyncs of it are ordinary) and truncates the file to its real
-// size.
+// buffer and go out in whole buffers; Finish starts writing the padded tail, after which O_DIRECT
+// comes off the descriptor again (later reads and fsyncs of it are ordinary) and the file is cut to
+// its real size; Written() waits for that. A file's first direct write runs on the caller's thread
+// (it tells whether the filesystem takes them), the others in the background.
 //
-// At most one full buffer is in flight per writer; its error, if any, comes back from the next
-// Append or from Finish. The destructor waits for it.
+// At most one buffer is in flight per writer; its error, if any, comes back from the next Append,
+// from Finish or from Written. The destructor waits for it.
 //
 // Not thread-safe: one writer at a time (calls from different threads need a happens-before
 // between them). The descriptor is borrowed, must be a new, empty regular file open for writing
@@ -46,9 +50,13 @@ class DirectWriter {
 
   // Errors name `what` (e.g. "temp file").
   Status Append(std::string_view data, std::string_view what = "temp file");
-  // Writes what is buffered; afterwards the file holds exactly the appended bytes. Calling Append
-  // after Finish is a broken invariant; a second Finish does nothing.
+  // Starts writing what is buffered (without waiting for the device where the rest went out in
+  // the background). Calling Append after Finish is a broken invariant; a second Finish does
+  // nothing.
   Status Finish(std::string_view what = "temp file");
+  // After Finish: waits until the file holds exactly the appended bytes (and O_DIRECT is off);
+  // the first error of any write, if one failed.
+  Status Written();
 
   bool direct() const { return direct_; }
   uint64_t size() const { return size_; }
@@ -60,11 +68,14 @@ class DirectWriter {
   Status WriteBuffer(size_t bytes, bool background, std::string_view what);
   // Waits for the write in flight; its status.
   Status Wait();
+  // Takes O_DIRECT off and cuts the padding (after the last direct write completed).
+  Status EndDirect(std::string_view what);
 
   int fd_;
   bool direct_ = false;
   bool finished_ = false;
-  bool probed_ = false;                  // a direct write has been tried
+  bool probed_ = false;                  // a direct write was tried (on this file or its device)
+  std::optional<dev_t> dev_;             // the file's device, for the probe cache
   std::shared_ptr<InFlight> in_flight_;  // shared with the background thread
   char* buffer_ = nullptr;               // pooled, aligned; only in direct mode
   size_t used_ = 0;                      // bytes in buffer_

@@ -38,6 +38,7 @@ void WriteInPieces(DirectWriter& writer, std::string_view data, const std::vecto
     data.remove_prefix(n);
   }
   ASSERT_TRUE(writer.Finish().ok());
+  ASSERT_TRUE(writer.Written().ok());
 }
 
 TEST(DirectWriterTest, FileHoldsExactlyTheAppendedBytesAtEverySizeAroundTheAlignment) {
@@ -97,7 +98,7 @@ TEST(DirectWriterTest, ConcurrentWritersEachGetTheirExactBytes) {
               failures[t] = "append failed";
           }
           if (round == 3) continue;  // destroyed unfinished: must not write after the close
-          if (!writer.Finish().ok()) failures[t] = "finish failed";
+          if (!writer.Finish().ok() || !writer.Written().ok()) failures[t] = "finish failed";
         }
         if (test::ReadFile(path) != data) failures[t] = "wrong bytes in " + path;
       }
@@ -108,7 +109,7 @@ TEST(DirectWriterTest, ConcurrentWritersEachGetTheirExactBytes) {
 }
 
 // A write that fails in the background (here: past the file size limit, EFBIG) comes back from a
-// later Append or from Finish, naming the file.
+// later Append, from Finish or from Written, naming the file.
 TEST(DirectWriterTest, BackgroundWriteErrorsComeBackFromAppendOrFinish) {
   test::TempDir dir("sigil-direct-writer");
   struct rlimit old_limit;
@@ -125,6 +126,7 @@ TEST(DirectWriterTest, BackgroundWriteErrorsComeBackFromAppendOrFinish) {
     Status s;
     for (int i = 0; i < 8 && s.ok(); ++i) s = writer.Append(data, "temp file big");
     if (s.ok()) s = writer.Finish("temp file big");
+    if (s.ok()) s = writer.Written();
     EXPECT_FALSE(s.ok()) << "direct " << try_direct;
     // The write's own error, not a later one (Finish's truncate past the limit would fail too).
     EXPECT_NE(s.message().find("writing temp file big"), std::string::npos) << s.ToString();
@@ -144,6 +146,7 @@ TEST(DirectWriterTest, UsesDirectIoWhereTheFilesystemAllowsIt) {
   ASSERT_TRUE(writer.Append(Pattern(kDirectIoBufferBytes + 10, 1)).ok());
   EXPECT_TRUE(writer.direct());  // the whole buffer went out directly
   ASSERT_TRUE(writer.Finish().ok());
+  ASSERT_TRUE(writer.Written().ok());
   EXPECT_EQ(::fcntl(fd.get(), F_GETFL) & O_DIRECT, 0);
   // The descriptor reads normally afterwards (an unaligned buffer and offset).
   char buf[17];
@@ -158,6 +161,7 @@ TEST(DirectWriterTest, AppendAfterFinishFailsAndFinishTwiceIsHarmless) {
   ASSERT_TRUE(writer.Append("abc").ok());
   ASSERT_TRUE(writer.Finish().ok());
   EXPECT_TRUE(writer.Finish().ok());
+  ASSERT_TRUE(writer.Written().ok());
   Status late = writer.Append("d", "object x");
   EXPECT_FALSE(late.ok());
   EXPECT_NE(late.message().find("object x"), std::string::npos) << late.ToString();
@@ -174,6 +178,7 @@ TEST(DirectWriterTest, WriteErrorsAreStatusesNamingTheFile) {
     DirectWriter writer(fd.get(), try_direct);
     Status s = writer.Append(Pattern(kDirectIoBufferBytes * 2, 3), "temp file x");
     if (s.ok()) s = writer.Finish("temp file x");
+    if (s.ok()) s = writer.Written();
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.message().find("temp file x"), std::string::npos) << s.ToString();
   }

@@ -183,11 +183,15 @@ Status FsPendingObject::Append(std::string_view data) {
 Status FsPendingObject::Finish() {
   if (finished_) return Status::Ok();
   finished_ = true;
+  const bool direct = writer_.direct();
   SIGIL_RETURN_IF_ERROR(writer_.Finish(what_));
-  // Start writing the data back now (asynchronously), so the commit's fsync finds it done.
-  ::sync_file_range(temp_.fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+  // Ordinary writes left the data in the page cache: start writing it back now (asynchronously),
+  // so the commit's fsync finds it done. Direct ones finish in the background (Written()).
+  if (!direct) ::sync_file_range(temp_.fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
   return Status::Ok();
 }
+
+Status FsPendingObject::Written() { return writer_.Written(); }
 
 Result<std::string> PendingEtag(const FsPendingObject& object, const PutOptions& options) {
   if (HasOriginalMd5(options)) {
@@ -253,6 +257,8 @@ Status PublishBatch(const void* owner, int root_fd, int temp_dir_fd,
     if (!object->finished()) {
       return InvalidArgument("pending object for '" + item.key + "' is not finished");
     }
+    // Its last bytes may still be on their way to the disk (the error, if that write failed).
+    SIGIL_RETURN_IF_ERROR(object->Written());
     if (!keys.insert(item.key).second) {
       return InvalidArgument("key '" + item.key + "' appears twice in one commit");
     }

@@ -28,8 +28,9 @@ namespace sigil::storage::fs {
 // Bytes of a future object, written to a locked temp file in the store's temp directory as they
 // are appended (with O_DIRECT where allowed: DirectWriter; CRC-32 computed on the way, for the
 // etag: PendingEtag), plus an empty locked temp file for its sidecar (created now, so that a
-// commit only fills it in). Finish writes the last bytes and starts the kernel's writeback of
-// anything still cached, so the data is on disk by the time the batch is committed. Temp files are
+// commit only fills it in). Finish starts writing the last bytes (direct writes complete in the
+// background; the commit waits for them: Written) or starts the kernel's writeback of anything
+// still cached, so the data is on disk by the time the batch is committed. Temp files are
 // removed on destruction unless a commit published them.
 class FsPendingObject final : public PendingObject {
  public:
@@ -42,6 +43,9 @@ class FsPendingObject final : public PendingObject {
   Status Append(std::string_view data) override;
   Status Finish() override;
   uint64_t size() const override { return writer_.size(); }
+  // After Finish: waits until the temp file holds exactly the appended bytes; a failed write's
+  // error.
+  Status Written();
 
   const void* owner() const { return owner_; }
   bool finished() const { return finished_; }
