@@ -6,14 +6,16 @@
 //
 // Two ways to read: Read (push: calls a consumer per chunk, memory two fixed chunks) and
 // MemberStream (pull: one chunk per Next, so a thread can read several members side by side, e.g.
-// to hash them together; memory two chunks per open stream).
+// to hash them together; memory two 64 KiB chunks and an ISA-L state, ~215 KiB, per open stream).
 //
-// Not thread-safe: one reader (it owns a libzip handle) per thread; it may read many members in
-// turn, and have several MemberStreams open at once.
+// Thread-safe: threads may share one reader (its libzip handle is used under an internal mutex,
+// held only while libzip copies compressed bytes, or decompresses for methods other than deflate
+// and store). A MemberStream is used by one thread at a time, but may move between threads.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string_view>
 
 #include "common/status.h"
@@ -44,11 +46,11 @@ class MemberReader {
   Result<bool> ReadKeepingDeflate(const ArchiveMember& member, const Consumer& consume,
                                   const Consumer& raw);
 
-  zip_t* zip() const { return zip_.get(); }
-
  private:
+  friend class MemberStream;
   explicit MemberReader(ZipHandle zip);
 
+  std::mutex mu_;  // held around every libzip call on zip_ and its files
   ZipHandle zip_;
 };
 
@@ -63,7 +65,7 @@ class MemberStream {
                                                     const MemberReader::Consumer* raw);
   ~MemberStream();
 
-  // The next chunk of the member's data (valid until the next call; up to 256 KiB, full-size but
+  // The next chunk of the member's data (valid until the next call; up to 64 KiB, full-size but
   // for the last). Empty once the member ended and its size and CRC checked out. Errors as Read's.
   Result<std::string_view> Next();
   // After Next returned empty, for a deflated member: ReadKeepingDeflate's answer.
@@ -72,12 +74,14 @@ class MemberStream {
   uint64_t produced() const { return produced_; }
 
  private:
-  MemberStream(const ArchiveMember& member, zip_file_t* file, bool deflated,
+  MemberStream(MemberReader& reader, const ArchiveMember& member, zip_file_t* file, bool deflated,
                const MemberReader::Consumer* raw);
+  zip_int64_t Read(char* into);  // up to one chunk of the member's bytes, via libzip
   Result<size_t> NextDeflated();
   Result<size_t> NextThroughLibzip();
   Status Finish();
 
+  MemberReader& reader_;
   const ArchiveMember& member_;
   zip_file_t* file_;
   const bool deflated_;

@@ -17,6 +17,7 @@
 #include "common/sym_header.h"
 #include "upload/gzip_compressor.h"
 #include "upload/helper_fanout.h"
+#include "upload/lane_scheduler.h"
 #include "upload/member_reader.h"
 
 namespace sigil::upload {
@@ -31,10 +32,11 @@ constexpr uint64_t kStagingBudget = 64ull << 20;
 // (each holds two open temp files until the commit); the rest are staged as above and Put one by
 // one.
 constexpr size_t kMaxPendingPerUpload = 128;
-// Members one phase-1 thread reads side by side (their MD5s share SIMD rounds: Md5UpdateMany
-// hashes up to 16 streams in two interleaved groups of 8). Each open member holds two 256 KiB
-// buffers.
+// Members one phase-1 thread reads side by side in a round (their MD5s share SIMD rounds:
+// Md5UpdateMany hashes up to 16 streams in one AVX-512 vector), and members open at once per
+// upload (each holds a MemberStream's ~215 KiB and its stage's write buffers).
 constexpr size_t kLanes = 16;
+constexpr size_t kMaxOpen = 2 * kLanes;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -81,16 +83,6 @@ class UploadService::FirstError {
   std::mutex mu_;
   Status status_;
   std::atomic<bool> failed_{false};
-};
-
-// What the threads of phase 1 share to even out their work: their number and the bytes their
-// members have still to read.
-// Phase 1's threads and the bytes they hold in flight (declared sizes not read yet).
-struct UploadService::PhaseBalance {
-  explicit PhaseBalance(uint64_t planned_threads) : planned(planned_threads) {}
-  const uint64_t planned;            // threads phase 1 was started with (helpers may come late)
-  std::atomic<uint64_t> threads{0};  // threads working now
-  std::atomic<uint64_t> in_flight{0};
 };
 
 namespace {
@@ -294,97 +286,53 @@ Result<bool> UploadService::EndPass(MemberWork& work, MemberReader& reader) {
   return false;
 }
 
-// Phase 1 on one thread: takes members from `next` (in `order`) and reads up to kLanes of them
-// side by side, a chunk of each per round, so their MD5s share each round of Md5UpdateMany.
-void UploadService::PrepareMembers(const ArchiveFile& archive, std::vector<MemberWork>& works,
-                                   const std::vector<size_t>& order, std::atomic<size_t>& next,
-                                   PhaseBalance& balance, FirstError& error) {
-  std::unique_ptr<MemberReader> reader;
-  std::vector<MemberWork*> lanes;
-  // Streams read through the reader: closed before it, also when phase 1 fails.
-  struct CloseStreams {
-    std::vector<MemberWork*>& lanes;
-    ~CloseStreams() {
-      for (MemberWork* w : lanes) w->stream.reset();
-    }
-  } close_streams{lanes};
+// Phase 1 on one thread: round after round, reads one chunk of each member `scheduler` hands it
+// (positions in `order`), and hashes those chunks together (Md5UpdateMany), until every member is
+// done or a thread failed. Members move between threads from round to round.
+void UploadService::PrepareMembers(MemberReader& reader, std::vector<MemberWork>& works,
+                                   const std::vector<size_t>& order, LaneScheduler& scheduler,
+                                   FirstError& error) {
+  std::vector<size_t> batch;
+  std::vector<size_t> to_open;
+  std::vector<LaneScheduler::Progress> progress;
   std::vector<Md5Stream*> md5s;
   std::vector<std::string_view> chunks;
-  // Bytes this thread's lanes have still to read (as declared), mirrored into `balance` so every
-  // thread sees the total; the thread and its remaining bytes leave `balance` with this scope.
-  struct InFlight {
-    PhaseBalance& balance;
-    uint64_t mine = 0;
-    explicit InFlight(PhaseBalance& b) : balance(b) {
-      balance.threads.fetch_add(1, std::memory_order_relaxed);
+  auto fail = [&](Status s) {
+    error.Set(std::move(s));
+    scheduler.Stop();
+  };
+  while (scheduler.Next(&batch, &to_open)) {
+    for (size_t i : to_open) {
+      Status s = StartMember(works[order[i]], reader);
+      if (!s.ok()) return fail(std::move(s));
     }
-    ~InFlight() {
-      balance.in_flight.fetch_sub(mine, std::memory_order_relaxed);
-      balance.threads.fetch_sub(1, std::memory_order_relaxed);
-    }
-    void Add(uint64_t n) {
-      mine += n;
-      balance.in_flight.fetch_add(n, std::memory_order_relaxed);
-    }
-    void Sub(uint64_t n) {
-      mine -= n;
-      balance.in_flight.fetch_sub(n, std::memory_order_relaxed);
-    }
-  } in_flight(balance);
-  while (!error.failed()) {
-    // New members while a lane is free and this thread holds no more than its share of the bytes
-    // in flight: members in one thread progress at the same pace (so their MD5s can share SIMD
-    // rounds), so a thread holding a large member must take fewer others, or it would be left
-    // reading long after the other threads ran out of members. Until every planned thread has
-    // joined, one member per round: the first thread would otherwise take all it can hold as its
-    // "share" before the others arrive.
-    while (lanes.size() < kLanes &&
-           (lanes.empty() || in_flight.mine * balance.threads.load(std::memory_order_relaxed) <=
-                                 balance.in_flight.load(std::memory_order_relaxed))) {
-      size_t i = next.fetch_add(1, std::memory_order_relaxed);
-      if (i >= works.size()) break;
-      if (!reader) {
-        auto opened = MemberReader::Open(archive);
-        if (!opened.ok()) return error.Set(opened.status());
-        reader = std::move(opened).value();
-      }
-      MemberWork& w = works[order[i]];
-      lanes.push_back(&w);
-      in_flight.Add(w.member->size);
-      Status s = StartMember(w, *reader);
-      if (!s.ok()) return error.Set(std::move(s));
-      if (balance.threads.load(std::memory_order_relaxed) < balance.planned) break;
-    }
-    if (lanes.empty()) return;
+    progress.clear();
     md5s.clear();
     chunks.clear();
-    for (size_t l = 0; l < lanes.size();) {
-      MemberWork& w = *lanes[l];
+    for (size_t i : batch) {
+      MemberWork& w = works[order[i]];
+      LaneScheduler::Progress& p = progress.emplace_back();
+      p.item = i;
       Result<std::string_view> chunk = w.stream->Next();
-      if (!chunk.ok()) return error.Set(chunk.status());
+      if (!chunk.ok()) return fail(chunk.status());
       if (chunk->empty()) {
         // Every earlier chunk was hashed in an earlier round.
-        Result<bool> done = EndPass(w, *reader);
-        if (!done.ok()) return error.Set(done.status());
-        if (*done) {
-          lanes.erase(lanes.begin() + static_cast<std::ptrdiff_t>(l));
-        } else {
-          // Read again from the start.
-          in_flight.Add(w.member->size);
-          ++l;
-        }
+        Result<bool> done = EndPass(w, reader);
+        if (!done.ok()) return fail(done.status());
+        p.ended = true;
+        p.restarted = !*done;  // read again from the start
         continue;
       }
       Status s = ConsumeChunk(w, *chunk);
-      if (!s.ok()) return error.Set(std::move(s));
-      in_flight.Sub(chunk->size());
+      if (!s.ok()) return fail(std::move(s));
+      p.bytes = chunk->size();
       if (Md5Stream* md5 = w.scan->md5()) {
         md5s.push_back(md5);
         chunks.push_back(*chunk);
       }
-      ++l;
     }
     Md5UpdateMany(md5s, chunks);
+    scheduler.Return(progress);
   }
 }
 
@@ -563,15 +511,20 @@ Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
 
   // Phase 1: read, verify, hash and compress every member; nothing is stored yet.
   const TimestampMicros phase1_started = NowMicros();
-  {
-    FirstError error;
-    std::atomic<size_t> next{0};
-    // CPU-bound: no more threads than cores (each reads up to kLanes members side by side; more
-    // threads would only hold more members in flight, ending less evenly).
+  if (n > 0) {
+    SIGIL_ASSIGN_OR_RETURN(std::unique_ptr<MemberReader> reader,
+                           MemberReader::Open(request.archive));
+    // CPU-bound: no more threads than cores (more would only hold more members open).
     const size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
-    PhaseBalance balance(std::min(helpers, cores - 1) + 1);
-    RunWithHelpers(pool_, std::min(helpers, cores - 1),
-                   [&] { PrepareMembers(request.archive, works, order, next, balance, error); });
+    const size_t threads = std::min(helpers, cores - 1) + 1;
+    std::vector<uint64_t> sizes;
+    for (size_t i : order) sizes.push_back(plan.members[i].size);
+    LaneScheduler scheduler(std::move(sizes), threads, kLanes, kMaxOpen);
+    FirstError error;
+    RunWithHelpers(pool_, threads - 1,
+                   [&] { PrepareMembers(*reader, works, order, scheduler, error); });
+    // Streams read through the reader: closed before it, also when phase 1 failed.
+    for (MemberWork& w : works) w.stream.reset();
     Status status = error.Get();
     if (!status.ok()) return status;
   }

@@ -91,11 +91,10 @@ class UploadService {
   struct MemberWork;
   class MemberScan;
   class FirstError;
-  struct PhaseBalance;
-  void PrepareMembers(const ArchiveFile& archive, std::vector<MemberWork>& works,
-                      const std::vector<size_t>& order, std::atomic<size_t>& next,
-                      PhaseBalance& balance, FirstError& error);
-  Status StartMember(MemberWork& work, class MemberReader& reader);
+  void PrepareMembers(class MemberReader& reader, std::vector<MemberWork>& works,
+                      const std::vector<size_t>& order, class LaneScheduler& scheduler,
+                      FirstError& error);
+  Status StartMember(MemberWork& work, MemberReader& reader);
   Status StartStaging(MemberWork& work, MemberReader& reader);
   static Status ConsumeChunk(MemberWork& work, std::string_view chunk);
   Result<bool> EndPass(MemberWork& work, MemberReader& reader);

@@ -1,0 +1,157 @@
+#include "upload/lane_scheduler.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace sigil::upload {
+namespace {
+
+// Relative cost per byte of a member read alone (inflate + one-lane MD5, ~2.4 ns/byte on the
+// bench machine) and of one read in a full round (inflate + its share of a 16-lane MD5 round, ~1.3
+// ns/byte): bench/upload, docs/benchmarks.md "A round at a time".
+constexpr uint64_t kAloneCost = 19;
+constexpr uint64_t kSharedCost = 10;
+
+}  // namespace
+
+LaneScheduler::LaneScheduler(std::vector<uint64_t> sizes, size_t threads, size_t lanes,
+                             size_t max_open)
+    : threads_(std::max<size_t>(1, threads)),
+      lanes_(std::max<size_t>(1, lanes)),
+      max_open_(std::max<size_t>(1, max_open)) {
+  entries_.resize(sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    entries_[i].size = sizes[i];
+    entries_[i].remaining = sizes[i];
+    remaining_ += sizes[i];
+  }
+}
+
+bool LaneScheduler::Next(std::vector<size_t>* batch, std::vector<size_t>* open) {
+  batch->clear();
+  open->clear();
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (stopped_ || done_ == entries_.size()) return false;
+    if (Pick(batch, open)) return true;
+    changed_.wait(lock);
+  }
+}
+
+LaneScheduler::Turn LaneScheduler::TryNext(std::vector<size_t>* batch, std::vector<size_t>* open) {
+  batch->clear();
+  open->clear();
+  std::lock_guard lock(mu_);
+  if (stopped_ || done_ == entries_.size()) return Turn::kEnd;
+  return Pick(batch, open) ? Turn::kWork : Turn::kWait;
+}
+
+void LaneScheduler::OpenNext(std::vector<size_t>* batch, std::vector<size_t>* open) {
+  Entry& e = entries_[next_];
+  e.state = State::kBusy;
+  ++open_;
+  max_open_seen_ = std::max(max_open_seen_, open_);
+  batch->push_back(next_);
+  open->push_back(next_);
+  ++next_;
+}
+
+bool LaneScheduler::Pick(std::vector<size_t>* batch, std::vector<size_t>* open) {
+  const bool can_open = next_ < entries_.size() && open_ < max_open_;
+  // The open member with the most bytes left, waiting between rounds.
+  size_t largest = entries_.size();
+  for (size_t i = 0; i < next_; ++i) {
+    const Entry& e = entries_[i];
+    if (e.state == State::kReady &&
+        (largest == entries_.size() || e.remaining > entries_[largest].remaining)) {
+      largest = i;
+    }
+  }
+  // Alone when its remaining bytes read alone would take at least an even share of what is left
+  // (never with one thread: there is nothing to balance against).
+  if (threads_ > 1) {
+    const uint64_t share = remaining_ / threads_ * kSharedCost;
+    const uint64_t ready_left = largest < entries_.size() ? entries_[largest].remaining : 0;
+    const uint64_t next_size = can_open ? entries_[next_].size : 0;
+    size_t alone = entries_.size();
+    if (ready_left > 0 && ready_left >= next_size && ready_left * kAloneCost >= share) {
+      entries_[largest].state = State::kBusy;
+      batch->push_back(largest);
+      alone = largest;
+    } else if (next_size > ready_left && next_size * kAloneCost >= share) {
+      alone = next_;
+      OpenNext(batch, open);
+    }
+    if (alone < entries_.size()) {
+      entries_[alone].alone = true;
+      ++alone_;
+      return true;
+    }
+  }
+  // A shared round: the members with the most bytes left, at most an even share of them among
+  // the threads not reading a member alone.
+  const size_t shared_threads = threads_ > alone_ ? threads_ - alone_ : 1;
+  const size_t candidates = std::min(open_ + (entries_.size() - next_), max_open_) - alone_;
+  const size_t want = std::min(lanes_, (candidates + shared_threads - 1) / shared_threads);
+  std::vector<size_t> ready;
+  for (size_t i = 0; i < next_; ++i) {
+    if (entries_[i].state == State::kReady) ready.push_back(i);
+  }
+  std::sort(ready.begin(), ready.end(),
+            [this](size_t a, size_t b) { return entries_[a].remaining > entries_[b].remaining; });
+  for (size_t i : ready) {
+    if (batch->size() >= want) break;
+    entries_[i].state = State::kBusy;
+    batch->push_back(i);
+  }
+  while (batch->size() < want && next_ < entries_.size() && open_ < max_open_) {
+    OpenNext(batch, open);
+  }
+  return !batch->empty();
+}
+
+void LaneScheduler::Return(const std::vector<Progress>& progress) {
+  {
+    std::lock_guard lock(mu_);
+    for (const Progress& p : progress) {
+      assert(p.item < entries_.size() && entries_[p.item].state == State::kBusy);
+      Entry& e = entries_[p.item];
+      if (e.alone) {
+        e.alone = false;
+        --alone_;
+      }
+      const uint64_t read = std::min(p.bytes, e.remaining);
+      e.remaining -= read;
+      remaining_ -= read;
+      if (p.restarted) {
+        remaining_ += e.size - e.remaining;
+        e.remaining = e.size;
+        e.state = State::kReady;
+      } else if (p.ended) {
+        remaining_ -= e.remaining;  // a member shorter than declared fails its checks anyway
+        e.remaining = 0;
+        e.state = State::kDone;
+        --open_;
+        ++done_;
+      } else {
+        e.state = State::kReady;
+      }
+    }
+  }
+  changed_.notify_all();
+}
+
+void LaneScheduler::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+  }
+  changed_.notify_all();
+}
+
+size_t LaneScheduler::max_open_seen() const {
+  std::lock_guard lock(mu_);
+  return max_open_seen_;
+}
+
+}  // namespace sigil::upload
