@@ -63,7 +63,7 @@ void BM_OpenSslMd5(benchmark::State& state) {
 }
 
 BENCHMARK(BM_OpenSslMd5)->Arg(1)->Arg(16);
-BENCHMARK_CAPTURE(BM_Md5Many, portable, sigil::Md5Simd::kNone)->Arg(1)->Arg(16);
+BENCHMARK_CAPTURE(BM_Md5Many, portable, sigil::Md5Simd::kNone)->Arg(1)->Arg(2)->Arg(16);
 BENCHMARK_CAPTURE(BM_Md5Many, avx2, sigil::Md5Simd::kAvx2)->Arg(4)->Arg(8)->Arg(12)->Arg(16);
 BENCHMARK_CAPTURE(BM_Md5Many, avx512, sigil::Md5Simd::kAvx512)->Arg(4)->Arg(8)->Arg(12)->Arg(16);
 

@@ -5,8 +5,10 @@
 // interleaved (about 4x and 6.5x one stream's speed). For callers that hash many inputs in the
 // same thread (the upload pipeline hashes the original bytes of several archive members side by
 // side). Results are plain MD5 (the same as Md5Hex / Digest). The CPU is checked at run time;
-// without AVX2 (or with fewer than three streams to hash: a vector round costs the same however
-// many lanes carry data) the portable one-stream code runs.
+// without AVX2, or with fewer streams than a vector round is worth (five with AVX-512, six with
+// AVX2: a round costs the same however many lanes carry data), portable code hashes two streams at
+// a time with their steps interleaved (each stream's chain of steps is bound by latency, so a pair
+// takes ~1.05x the time of one stream).
 //
 // Thread safety: an Md5Stream is owned by one thread at a time; the functions are thread-safe.
 #pragma once

@@ -83,6 +83,9 @@ namespace sigil::md5_kernels {
 
 // One stream, portable.
 void CompressBlocks(uint32_t h[4], const unsigned char* p, size_t blocks);
+// Two streams, portable, their steps interleaved.
+void CompressBlocks2(uint32_t h0[4], const unsigned char* p0, uint32_t h1[4],
+                     const unsigned char* p1, size_t blocks);
 
 #if defined(__x86_64__)
 // AVX2: `groups` (1 or 2) groups of 8 lanes, 8 * groups lanes.

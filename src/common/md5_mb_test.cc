@@ -31,14 +31,14 @@ TEST(Md5Mb, KnownVectors) {
 }
 
 // Every length up to 4 KiB (every partial-block size many times over), 2 to 16 streams of
-// neighbouring lengths hashed together (too few for SIMD; one vector with idle lanes; AVX2's one
-// group, two with idle lanes, two full; AVX-512's one vector partly or wholly full), with each
-// instruction set this CPU has and the portable code.
+// neighbouring lengths hashed together (too few for SIMD: pairs, and a pair and one; one vector
+// with idle lanes; AVX2's one group, two with idle lanes, two full; AVX-512's one vector partly or
+// wholly full), with each instruction set this CPU has and the portable code.
 TEST(Md5Mb, EveryLengthUpTo4KiB) {
   std::mt19937_64 rng(1);
   const std::string data = RandomBytes(rng, 4096 + 16);
   for (Md5Simd simd : {Md5Simd::kAvx512, Md5Simd::kAvx2, Md5Simd::kNone}) {
-    for (size_t count : {2, 3, 5, 8, 13, 16}) {
+    for (size_t count : {2, 3, 4, 5, 6, 8, 13, 16}) {
       for (size_t base = 0; base <= 4096; base += 8) {
         Md5Stream streams[16];
         Md5Stream* ptrs[16];

@@ -6,10 +6,10 @@
 namespace sigil::upload {
 namespace {
 
-// Relative cost per byte of a member read alone (inflate + one-lane MD5, ~2.4 ns/byte on the
-// bench machine) and of one read in a full round (inflate + its share of a 16-lane MD5 round, ~1.3
-// ns/byte): bench/upload, docs/benchmarks.md "A round at a time".
-constexpr uint64_t kAloneCost = 19;
+// Relative cost per byte of a member read alone (inflate ~1.16 ns/byte + a one-stream MD5 ~1.19
+// on the bench machine) and of one read in a full round (inflate + its share of a 16-lane MD5
+// round, ~0.2): bench/upload and bench/hashing, docs/benchmarks.md "A round at a time".
+constexpr uint64_t kAloneCost = 17;
 constexpr uint64_t kSharedCost = 10;
 
 }  // namespace
