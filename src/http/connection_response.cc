@@ -417,10 +417,8 @@ void Connection::CleanupRequest() {
     ::close(spool_fd_);
     spool_fd_ = -1;
   }
-  if (!spool_path_.empty()) {
-    ::unlink(spool_path_.c_str());
-    spool_path_.clear();
-  }
+  std::string spool_path = std::move(spool_path_);
+  spool_path_.clear();
   file_.reset();
   response_ = Response();
   ResetRequest();
@@ -440,6 +438,13 @@ void Connection::CleanupRequest() {
   spool_prefaulted_ = 0;
   spool_prefaulting_ = false;
   ++spool_generation_;  // a prefault task still running belongs to the old spool
+  if (!spool_path.empty()) {
+    // Removing a large spool frees its page cache and extents (~17 ms for 51 MB on the bench
+    // machine), in whichever of the unlink and the last close comes later: the unlink runs on the
+    // pool after this thread's descriptors are closed, so this io thread goes on serving.
+    auto unlink = [path = std::move(spool_path)] { ::unlink(path.c_str()); };
+    if (!core_->pool.TrySubmit(unlink)) unlink();
+  }
   header_deadline_set_ = false;
   drained_ = 0;
 }
