@@ -116,6 +116,19 @@ Status PwriteDirect(int fd, const char* data, size_t padded, uint64_t offset, st
   return Status::Ok();
 }
 
+// A direct write of a file whose probe was skipped (its device took direct writes before). Should
+// this file refuse them after all (a filesystem that decides per file), it is written the ordinary
+// way from here on: the padded bytes now, O_DIRECT off for the rest (the cut to size at the end
+// removes the padding either way).
+Status PwriteDirectOrPlain(int fd, const char* data, size_t padded, uint64_t offset,
+                           std::string_view what) {
+  bool refused = false;
+  Status st = PwriteDirect(fd, data, padded, offset, what, &refused);
+  if (!refused) return st;
+  SetDirect(fd, false);
+  return PwriteAll(fd, data, padded, offset, what);
+}
+
 // What a first direct write on each device (st_dev) told: whether its filesystem takes them. Later
 // files on a device known to take them skip the probe (their first write goes to the background
 // too); files on one known to refuse them do not try. Never destroyed, like the buffer pool.
@@ -193,18 +206,18 @@ Status DirectWriter::WriteBuffer(size_t bytes, bool background, std::string_view
     return st;
   }
   SIGIL_RETURN_IF_ERROR(Wait());  // one write in flight at a time
-  if (!background) return PwriteDirect(fd_, buffer_, padded, written_, what);
+  if (!background) return PwriteDirectOrPlain(fd_, buffer_, padded, written_, what);
   if (in_flight_ == nullptr) in_flight_ = std::make_shared<InFlight>();
   char* buffer = buffer_;
   buffer_ = Pool().Take();
   if (buffer_ == nullptr) {  // out of memory: write this one here and keep its buffer
     buffer_ = buffer;
-    return PwriteDirect(fd_, buffer_, padded, written_, what);
+    return PwriteDirectOrPlain(fd_, buffer_, padded, written_, what);
   }
   in_flight_->busy = true;
   auto write = [state = in_flight_, fd = fd_, buffer, padded, offset = written_,
                 name = std::string(what)] {
-    Status st = PwriteDirect(fd, buffer, padded, offset, name);
+    Status st = PwriteDirectOrPlain(fd, buffer, padded, offset, name);
     Pool().Give(buffer);
     std::lock_guard<std::mutex> lock(state->mu);
     state->status = std::move(st);
@@ -269,7 +282,7 @@ Status DirectWriter::Finish(std::string_view what) {
   in_flight_->busy = true;
   auto tail = [state = in_flight_, fd = fd_, buffer = std::exchange(buffer_, nullptr), padded,
                offset = written_, size = size_, name = std::string(what)] {
-    Status st = padded > 0 ? PwriteDirect(fd, buffer, padded, offset, name) : Status::Ok();
+    Status st = padded > 0 ? PwriteDirectOrPlain(fd, buffer, padded, offset, name) : Status::Ok();
     Pool().Give(buffer);
     if (!SetDirect(fd, false) && st.ok()) st = ErrnoStatus(errno, "clearing O_DIRECT on " + name);
     if (st.ok() && ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
