@@ -59,25 +59,21 @@ void LaneScheduler::OpenNext(std::vector<size_t>* batch, std::vector<size_t>* op
 bool LaneScheduler::Pick(std::vector<size_t>* batch, std::vector<size_t>* open) {
   const bool can_open = next_ < entries_.size() && open_ < max_open_;
   // The open member with the most bytes left, waiting between rounds.
-  size_t largest = entries_.size();
-  for (size_t i = 0; i < next_; ++i) {
-    const Entry& e = entries_[i];
-    if (e.state == State::kReady &&
-        (largest == entries_.size() || e.remaining > entries_[largest].remaining)) {
-      largest = i;
-    }
-  }
+  auto largest = std::max_element(ready_.begin(), ready_.end(), [this](size_t a, size_t b) {
+    return entries_[a].remaining < entries_[b].remaining;
+  });
   // Alone when its remaining bytes read alone would take at least an even share of what is left
   // (never with one thread: there is nothing to balance against).
   if (threads_ > 1) {
     const uint64_t share = remaining_ / threads_ * kSharedCost;
-    const uint64_t ready_left = largest < entries_.size() ? entries_[largest].remaining : 0;
+    const uint64_t ready_left = largest != ready_.end() ? entries_[*largest].remaining : 0;
     const uint64_t next_size = can_open ? entries_[next_].size : 0;
     size_t alone = entries_.size();
     if (ready_left > 0 && ready_left >= next_size && ready_left * kAloneCost >= share) {
-      entries_[largest].state = State::kBusy;
-      batch->push_back(largest);
-      alone = largest;
+      alone = *largest;
+      ready_.erase(largest);
+      entries_[alone].state = State::kBusy;
+      batch->push_back(alone);
     } else if (next_size > ready_left && next_size * kAloneCost >= share) {
       alone = next_;
       OpenNext(batch, open);
@@ -93,17 +89,15 @@ bool LaneScheduler::Pick(std::vector<size_t>* batch, std::vector<size_t>* open) 
   const size_t shared_threads = threads_ > alone_ ? threads_ - alone_ : 1;
   const size_t candidates = std::min(open_ + (entries_.size() - next_), max_open_) - alone_;
   const size_t want = std::min(lanes_, (candidates + shared_threads - 1) / shared_threads);
-  std::vector<size_t> ready;
-  for (size_t i = 0; i < next_; ++i) {
-    if (entries_[i].state == State::kReady) ready.push_back(i);
+  const size_t take = std::min(want, ready_.size());
+  std::partial_sort(
+      ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(take), ready_.end(),
+      [this](size_t a, size_t b) { return entries_[a].remaining > entries_[b].remaining; });
+  for (size_t k = 0; k < take; ++k) {
+    entries_[ready_[k]].state = State::kBusy;
+    batch->push_back(ready_[k]);
   }
-  std::sort(ready.begin(), ready.end(),
-            [this](size_t a, size_t b) { return entries_[a].remaining > entries_[b].remaining; });
-  for (size_t i : ready) {
-    if (batch->size() >= want) break;
-    entries_[i].state = State::kBusy;
-    batch->push_back(i);
-  }
+  ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(take));
   while (batch->size() < want && next_ < entries_.size() && open_ < max_open_) {
     OpenNext(batch, open);
   }
@@ -127,6 +121,7 @@ void LaneScheduler::Return(const std::vector<Progress>& progress) {
         remaining_ += e.size - e.remaining;
         e.remaining = e.size;
         e.state = State::kReady;
+        ready_.push_back(p.item);
       } else if (p.ended) {
         remaining_ -= e.remaining;  // a member shorter than declared fails its checks anyway
         e.remaining = 0;
@@ -135,6 +130,7 @@ void LaneScheduler::Return(const std::vector<Progress>& progress) {
         ++done_;
       } else {
         e.state = State::kReady;
+        ready_.push_back(p.item);
       }
     }
   }

@@ -77,11 +77,13 @@ class LaneScheduler {
   mutable std::mutex mu_;
   std::condition_variable changed_;
   std::vector<Entry> entries_;
-  size_t next_ = 0;         // first item not opened yet
-  size_t open_ = 0;         // items kReady or kBusy
-  size_t done_ = 0;         // items kDone
-  size_t alone_ = 0;        // items in a round of their own (each takes a whole thread)
-  uint64_t remaining_ = 0;  // bytes left to read over all items not done
+  std::vector<size_t> ready_;  // items kReady (open, between rounds): at most max_open, so every
+                               // round's choice is O(max_open), not O(items)
+  size_t next_ = 0;            // first item not opened yet
+  size_t open_ = 0;            // items kReady or kBusy
+  size_t done_ = 0;            // items kDone
+  size_t alone_ = 0;           // items in a round of their own (each takes a whole thread)
+  uint64_t remaining_ = 0;     // bytes left to read over all items not done
   size_t max_open_seen_ = 0;
   bool stopped_ = false;
 };

@@ -119,6 +119,31 @@ TEST(LaneSchedulerTest, AMemberThatFallsBehindIsReadAloneLater) {
   EXPECT_EQ(finished, std::vector<int>(sizes.size(), 1));
 }
 
+// As many members as an archive may hold (UploadConfig::max_members), each one chunk: every member
+// ends once, in batches of 16 while enough are left.
+TEST(LaneSchedulerTest, FiftyThousandSmallMembersAllEnd) {
+  const std::vector<uint64_t> sizes(50000, 1);
+  LaneScheduler s(sizes, 2, 16, 32);
+  std::vector<uint64_t> left = sizes;
+  std::vector<int> finished(sizes.size(), 0);
+  Virtual v[2];
+  size_t rounds = 0, full = 0;
+  for (bool ended = false; !ended;) {
+    for (Virtual& t : v) {
+      if (!t.batch.empty()) ReadRound(s, t, left, finished);
+      LaneScheduler::Turn turn = s.TryNext(&t.batch, &t.open);
+      ended = ended || turn == LaneScheduler::Turn::kEnd;
+      if (turn == LaneScheduler::Turn::kWork) {
+        ++rounds;
+        full += t.batch.size() == 16 ? 1 : 0;
+      }
+    }
+    ASSERT_LT(rounds, 20000u);
+  }
+  EXPECT_EQ(std::count(finished.begin(), finished.end(), 1), 50000);
+  EXPECT_GT(full, rounds * 9 / 10);
+}
+
 TEST(LaneSchedulerTest, TheLastMembersAreSplitBetweenThreads) {
   const std::vector<uint64_t> sizes(10, kChunk * 8);
   LaneScheduler s(sizes, 2, 16, 32);
