@@ -1,11 +1,12 @@
 // LaneScheduler: shares the members of one upload's phase 1 among its threads, one round at a
 // time. In a round a thread reads one chunk of each member in its batch and hashes those chunks
-// together (Md5UpdateMany: a round of up to 16 lanes costs what a round of one does). Members are
+// together (Md5UpdateMany: a vector round of 5 to 16 lanes costs the same; fewer lanes go in
+// scalar pairs, a lone one at about half a pair's rate per byte). Members are
 // not tied to a thread: between rounds every open member is up for grabs, so the threads end
 // together instead of one finishing its own members while the other still has many.
 //
 // The policy, per round (all under one mutex; a round is ~1 ms of work):
-//  - A member whose remaining bytes, read alone (inflate + a one-lane MD5, ~1.9x the per-byte
+//  - A member whose remaining bytes, read alone (inflate + a one-lane MD5, ~1.7x the per-byte
 //    cost of a full vector round), would take at least an even share of all the work left is read
 //    alone: in a full round it would move one chunk per round and finish long after the rest.
 //  - Otherwise the batch is the open members with the most bytes left, up to `lanes`, but no more
