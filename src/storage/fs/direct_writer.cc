@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -188,10 +189,30 @@ struct DirectWriter::InFlight {
   Status status;  // of the last write
 };
 
-Status DirectWriter::WriteBuffer(size_t bytes, bool background, std::string_view what) {
-  if (!direct_) return PwriteAll(fd_, buffer_, bytes, written_, what);
+size_t DirectWriter::PadBuffer(size_t bytes) {
   const size_t padded = (bytes + kAlign - 1) & ~(kAlign - 1);
   std::memset(buffer_ + bytes, 0, padded - bytes);
+  return padded;
+}
+
+void DirectWriter::InBackground(std::function<Status()> write) {
+  if (in_flight_ == nullptr) in_flight_ = std::make_shared<InFlight>();
+  in_flight_->busy = true;
+  auto task = [state = in_flight_, write = std::move(write)] {
+    Status st = write();
+    std::lock_guard<std::mutex> lock(state->mu);
+    state->status = std::move(st);
+    state->busy = false;
+    state->cv.notify_all();
+  };
+  // Submit, not TrySubmit: at most one write per writer is queued, so the queue stays short. It
+  // fails only after a shutdown, which this never-destroyed pool does not have; then write here.
+  if (!Background().Submit(task)) task();
+}
+
+Status DirectWriter::WriteBuffer(size_t bytes, bool background, std::string_view what) {
+  if (!direct_) return PwriteAll(fd_, buffer_, bytes, written_, what);
+  const size_t padded = PadBuffer(bytes);
   if (!probed_) {
     // The first direct write runs here: it tells whether the filesystem takes them at all.
     probed_ = true;
@@ -207,26 +228,17 @@ Status DirectWriter::WriteBuffer(size_t bytes, bool background, std::string_view
   }
   SIGIL_RETURN_IF_ERROR(Wait());  // one write in flight at a time
   if (!background) return PwriteDirectOrPlain(fd_, buffer_, padded, written_, what);
-  if (in_flight_ == nullptr) in_flight_ = std::make_shared<InFlight>();
   char* buffer = buffer_;
   buffer_ = Pool().Take();
   if (buffer_ == nullptr) {  // out of memory: write this one here and keep its buffer
     buffer_ = buffer;
     return PwriteDirectOrPlain(fd_, buffer_, padded, written_, what);
   }
-  in_flight_->busy = true;
-  auto write = [state = in_flight_, fd = fd_, buffer, padded, offset = written_,
-                name = std::string(what)] {
+  InBackground([fd = fd_, buffer, padded, offset = written_, name = std::string(what)] {
     Status st = PwriteDirectOrPlain(fd, buffer, padded, offset, name);
     Pool().Give(buffer);
-    std::lock_guard<std::mutex> lock(state->mu);
-    state->status = std::move(st);
-    state->busy = false;
-    state->cv.notify_all();
-  };
-  // Submit, not TrySubmit: at most one write per writer is queued, so the queue stays short. It
-  // fails only after a shutdown, which this never-destroyed pool does not have; then write here.
-  if (!Background().Submit(write)) write();
+    return st;
+  });
   return Status::Ok();
 }
 
@@ -276,27 +288,20 @@ Status DirectWriter::Finish(std::string_view what) {
   // The padded tail, then O_DIRECT off and the file cut to its size, in the background: the
   // caller goes on while the device works; Written() waits.
   SIGIL_RETURN_IF_ERROR(Wait());
-  const size_t padded = (used_ + kAlign - 1) & ~(kAlign - 1);
-  std::memset(buffer_ + used_, 0, padded - used_);
-  if (in_flight_ == nullptr) in_flight_ = std::make_shared<InFlight>();
-  in_flight_->busy = true;
-  auto tail = [state = in_flight_, fd = fd_, buffer = std::exchange(buffer_, nullptr), padded,
-               offset = written_, size = size_, name = std::string(what)] {
+  const size_t padded = PadBuffer(used_);
+  InBackground([fd = fd_, buffer = std::exchange(buffer_, nullptr), padded, offset = written_,
+                size = size_, name = std::string(what)] {
     Status st = padded > 0 ? PwriteDirectOrPlain(fd, buffer, padded, offset, name) : Status::Ok();
     Pool().Give(buffer);
     if (!SetDirect(fd, false) && st.ok()) st = ErrnoStatus(errno, "clearing O_DIRECT on " + name);
     if (st.ok() && ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
       st = ErrnoStatus(errno, "truncating " + name);
     }
-    std::lock_guard<std::mutex> lock(state->mu);
-    state->status = std::move(st);
-    state->busy = false;
-    state->cv.notify_all();
-  };
+    return st;
+  });
   written_ += used_;
   used_ = 0;
   direct_ = false;
-  if (!Background().Submit(tail)) tail();
   return Status::Ok();
 }
 

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -66,6 +67,11 @@ class DirectWriter {
   // Writes buffer_[0, bytes) at written_ (padded with zeros to the alignment when direct), in the
   // background when `background` (buffer_ is then a fresh one) except for the first direct write.
   Status WriteBuffer(size_t bytes, bool background, std::string_view what);
+  // Zero-pads buffer_[0, bytes) to the alignment; the padded size.
+  size_t PadBuffer(size_t bytes);
+  // Runs `write` on a background writer thread as this writer's one write in flight (after Wait());
+  // Wait() returns its status.
+  void InBackground(std::function<Status()> write);
   // Waits for the write in flight; its status.
   Status Wait();
   // Takes O_DIRECT off and cuts the padding (after the last direct write completed).
