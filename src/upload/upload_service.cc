@@ -8,7 +8,6 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
-#include <set>
 #include <thread>
 
 #include "common/clock.h"
@@ -377,6 +376,8 @@ bool UploadService::StillNeeded(MemberWork& work) {
   return true;
 }
 
+// Stores and records a member staged on its own (in memory or a temp file; the store's pending
+// objects go in StoreBatch).
 Status UploadService::Store(MemberWork& work, int64_t upload_id) {
   work.store_started = NowMicros();
   {
@@ -384,17 +385,9 @@ Status UploadService::Store(MemberWork& work, int64_t upload_id) {
     std::lock_guard lock(entry.mu);
     if (!StillNeeded(work)) return Status::Ok();
     storage::PutOptions options = OptionsFor(work);
-    Status put;
-    if (work.staged->pending() != nullptr) {
-      // Staged in the store but not in the batch (keys are unique in a plan, so this is only
-      // defensive): committed alone.
-      storage::PendingCommit commit{work.storage_key, options, work.staged->pending()};
-      put = store_.CommitPuts(std::span<storage::PendingCommit>(&commit, 1));
-    } else if (work.staged->in_memory()) {
-      put = store_.Put(work.storage_key, work.staged->data(), options);
-    } else {
-      put = store_.PutFile(work.storage_key, work.staged->path(), options);
-    }
+    Status put = work.staged->in_memory()
+                     ? store_.Put(work.storage_key, work.staged->data(), options)
+                     : store_.PutFile(work.storage_key, work.staged->path(), options);
     if (!put.ok()) return StorageError(put, "storing", work.storage_key);
     ++entry.generation;
   }
@@ -545,18 +538,15 @@ Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
   auto id = db_.CreateUpload(row);
   if (!id.ok()) return Internal("creating upload record: " + id.status().ToString());
 
-  // Phase 2: store what is not there yet: the pending objects as one batch, then the others one by
-  // one in parallel, recording each stored member (rows, stored key, invalidation event). Members
-  // the batch stored are recorded even if it failed part way.
+  // Phase 2: store what is not there yet: the pending objects as one batch (a plan has one member
+  // per key), then the others one by one in parallel, recording what was stored (rows, stored
+  // keys, invalidation events). Members the batch stored are recorded even if it failed part way.
   {
     FirstError error;
     std::vector<MemberWork*> batch;
-    std::set<std::string_view> batched_keys;
     for (size_t i : order) {
       MemberWork& w = works[i];
-      // A key twice in one archive: the later member goes the single way (it re-checks the key).
-      if (w.outcome == MemberWork::Outcome::kPending && w.staged->pending() != nullptr &&
-          batched_keys.insert(w.storage_key).second) {
+      if (w.outcome == MemberWork::Outcome::kPending && w.staged->pending() != nullptr) {
         batch.push_back(&w);
       }
     }
@@ -578,12 +568,12 @@ Result<db::Upload> UploadService::Upload(const UploadRequest& request) {
         size_t i = next.fetch_add(1, std::memory_order_relaxed);
         if (i >= n) break;
         MemberWork& w = works[order[i]];
-        Status s;
-        if (w.outcome == MemberWork::Outcome::kStored && w.staged != nullptr) {
-          s = Record({&w}, *id);
-        } else if (w.outcome == MemberWork::Outcome::kPending && !error.failed()) {
-          s = Store(w, *id);
+        // The batch's members are done: committed and recorded above, or failed with it.
+        if (w.outcome != MemberWork::Outcome::kPending || w.staged->pending() != nullptr ||
+            error.failed()) {
+          continue;
         }
+        Status s = Store(w, *id);
         if (!s.ok()) error.Set(std::move(s));
       }
     });

@@ -41,7 +41,7 @@ struct ArchiveMember {
 };
 
 struct ArchivePlan {
-  std::vector<ArchiveMember> members;  // to store, in archive order, duplicates removed
+  std::vector<ArchiveMember> members;  // to store, in archive order, one per storage key
   std::vector<std::string> ignored;    // names ignored per the spec (listed in ignored_keys)
   uint64_t total_size = 0;             // sum of the members' declared sizes
   std::string content_hash;            // SHA-256 hex of the sorted "name size crc" lines of members
