@@ -16,6 +16,18 @@ void MultipartDelimiters::Add(uint64_t offset) {
   occurrences_.push_back(offset);
 }
 
+void MultipartDelimiters::FindIn(std::string_view hay, uint64_t base, size_t starts_before) {
+  for (size_t at = 0; at < starts_before && !overflow_;) {
+    const void* hit =
+        ::memmem(hay.data() + at, hay.size() - at, delimiter_.data(), delimiter_.size());
+    if (hit == nullptr) break;
+    const size_t pos = static_cast<size_t>(static_cast<const char*>(hit) - hay.data());
+    if (pos >= starts_before) break;
+    Add(base + pos);
+    at = pos + 1;
+  }
+}
+
 void MultipartDelimiters::Feed(std::string_view bytes) {
   if (overflow_) {
     // Given up: a body full of delimiters must not cost a search per occurrence to the end.
@@ -23,31 +35,11 @@ void MultipartDelimiters::Feed(std::string_view bytes) {
     return;
   }
   const size_t keep = delimiter_.size() - 1;
-  // Occurrences that begin in the carried tail and end in `bytes` (those wholly inside `bytes`
-  // are found below).
+  // Occurrences that begin in the carried tail and end in `bytes`, then those wholly in `bytes`.
   if (!carry_.empty() && !bytes.empty()) {
-    const std::string joint = carry_ + std::string(bytes.substr(0, keep));
-    const uint64_t joint_start = fed_ - carry_.size();
-    for (size_t at = 0; at < carry_.size();) {
-      const void* hit =
-          ::memmem(joint.data() + at, joint.size() - at, delimiter_.data(), delimiter_.size());
-      if (hit == nullptr) break;
-      const size_t pos = static_cast<size_t>(static_cast<const char*>(hit) - joint.data());
-      if (pos >= carry_.size()) break;
-      Add(joint_start + pos);
-      if (overflow_) break;
-      at = pos + 1;
-    }
+    FindIn(carry_ + std::string(bytes.substr(0, keep)), fed_ - carry_.size(), carry_.size());
   }
-  for (size_t at = 0; at < bytes.size();) {
-    const void* hit =
-        ::memmem(bytes.data() + at, bytes.size() - at, delimiter_.data(), delimiter_.size());
-    if (hit == nullptr) break;
-    const size_t pos = static_cast<size_t>(static_cast<const char*>(hit) - bytes.data());
-    Add(fed_ + pos);
-    if (overflow_) break;
-    at = pos + 1;
-  }
+  FindIn(bytes, fed_, bytes.size());
   if (bytes.size() >= keep) {
     carry_.assign(bytes.substr(bytes.size() - keep));
   } else {

@@ -35,6 +35,9 @@ class MultipartDelimiters {
 
  private:
   void Add(uint64_t offset);
+  // Records the occurrences in `hay` (which starts at body offset `base`) that begin before
+  // `starts_before`.
+  void FindIn(std::string_view hay, uint64_t base, size_t starts_before);
 
   std::string delimiter_;
   std::string carry_;  // the last delimiter_.size() - 1 bytes fed (fewer at the start)
