@@ -58,9 +58,6 @@ class ObservedDatabase : public db::Database {
   Result<std::vector<db::TokenWithUser>> ListTokens() override { return inner_.ListTokens(); }
   Status DeleteToken(int64_t id) override { return inner_.DeleteToken(id); }
   Result<int64_t> CreateUpload(const db::Upload& u) override { return inner_.CreateUpload(u); }
-  Status AddStoredKey(int64_t id, const std::string& k) override {
-    return inner_.AddStoredKey(id, k);
-  }
   Status CompleteUpload(int64_t id, const std::vector<std::string>& s,
                         const std::vector<std::string>& i, TimestampMicros t) override {
     return inner_.CompleteUpload(id, s, i, t);

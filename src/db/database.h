@@ -149,8 +149,6 @@ class Database {
 
   // Uploads.
   virtual Result<int64_t> CreateUpload(const Upload& upload) = 0;
-  // Records one more stored key of the upload (so a failure mid-way says what was stored).
-  virtual Status AddStoredKey(int64_t upload_id, const std::string& key) = 0;
   // Sets skipped/ignored keys and completed_at.
   virtual Status CompleteUpload(int64_t upload_id, const std::vector<std::string>& skipped_keys,
                                 const std::vector<std::string>& ignored_keys,

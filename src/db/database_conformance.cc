@@ -28,6 +28,18 @@ User DatabaseConformanceTest::MakeUser(const std::string& email) {
   return user.ok() ? *user : User{};
 }
 
+Status DatabaseConformanceTest::RecordKeys(int64_t upload_id,
+                                           const std::vector<std::string>& keys) {
+  std::vector<FileUpload> files;
+  for (const std::string& key : keys) {
+    FileUpload f;
+    f.bucket_name = "symbols";
+    f.key = key;
+    files.push_back(f);
+  }
+  return db().RecordStoredFiles(upload_id, files).status();
+}
+
 namespace {
 
 using ::testing::ElementsAre;
@@ -179,9 +191,8 @@ TEST_P(DatabaseConformanceTest, UploadLifecycle) {
   EXPECT_FALSE(upload->completed_at.has_value());
   EXPECT_THAT(upload->stored_keys, IsEmpty());
 
-  ASSERT_TRUE(db().AddStoredKey(*id, "try/a.pdb/ID/a.sym").ok());
-  ASSERT_TRUE(db().AddStoredKey(*id, "try/b.pdb/ID/b.sym").ok());
-  ASSERT_TRUE(db().AddStoredKey(*id, "try/c.pdb/ID/c.sym").ok());
+  ASSERT_TRUE(RecordKeys(*id, {"try/a.pdb/ID/a.sym"}).ok());
+  ASSERT_TRUE(RecordKeys(*id, {"try/b.pdb/ID/b.sym", "try/c.pdb/ID/c.sym"}).ok());
   upload = db().GetUpload(*id);
   EXPECT_THAT(upload->stored_keys,
               ElementsAre("try/a.pdb/ID/a.sym", "try/b.pdb/ID/b.sym", "try/c.pdb/ID/c.sym"));
@@ -197,7 +208,7 @@ TEST_P(DatabaseConformanceTest, UploadLifecycle) {
   EXPECT_EQ(upload->stored_keys.size(), 3u);
 
   EXPECT_EQ(db().GetUpload(*id + 1000).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(db().AddStoredKey(*id + 1000, "k").code(), StatusCode::kNotFound);
+  EXPECT_EQ(RecordKeys(*id + 1000, {"k"}).code(), StatusCode::kNotFound);
   EXPECT_EQ(db().CompleteUpload(*id + 1000, {}, {}, kT0).code(), StatusCode::kNotFound);
   Upload orphan = SampleUpload(user.id + 1000, kT0);
   EXPECT_EQ(db().CreateUpload(orphan).status().code(), StatusCode::kNotFound);
@@ -221,7 +232,7 @@ TEST_P(DatabaseConformanceTest, ListUploadsNewestFirstWithPagination) {
   User user = MakeUser();
   std::vector<int64_t> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(*db().CreateUpload(SampleUpload(user.id, kT0 + i)));
-  ASSERT_TRUE(db().AddStoredKey(ids[4], "k4").ok());
+  ASSERT_TRUE(RecordKeys(ids[4], {"k4"}).ok());
   Result<std::vector<Upload>> page = db().ListUploads(2, 0);
   ASSERT_TRUE(page.ok()) << page.status().ToString();
   ASSERT_EQ(page->size(), 2u);
@@ -262,7 +273,7 @@ FileUpload SampleFile(std::optional<int64_t> upload_id, const std::string& key,
 TEST_P(DatabaseConformanceTest, RecordStoredFilesInOneTransaction) {
   User user = MakeUser();
   int64_t upload_id = *db().CreateUpload(SampleUpload(user.id, kT0));
-  ASSERT_TRUE(db().AddStoredKey(upload_id, "first.pdb/ID/first.sym").ok());
+  ASSERT_TRUE(RecordKeys(upload_id, {"first.pdb/ID/first.sym"}).ok());
   std::vector<FileUpload> files = {SampleFile(std::nullopt, "a.pdb/ID/a.sym", kT0 + 1),
                                    SampleFile(upload_id + 1000, "b.pdb/ID/b.sym", kT0 + 2),
                                    SampleFile(upload_id, "c.pdb/ID/c.sym", kT0 + 3)};
@@ -273,7 +284,10 @@ TEST_P(DatabaseConformanceTest, RecordStoredFilesInOneTransaction) {
   EXPECT_LT((*ids)[1], (*ids)[2]);
   Result<std::vector<FileUpload>> listed = db().ListFileUploads(upload_id);
   ASSERT_TRUE(listed.ok());
-  ASSERT_EQ(listed->size(), 3u);
+  // The earlier file's row, then this call's.
+  ASSERT_EQ(listed->size(), 4u);
+  EXPECT_EQ(listed->front().key, "first.pdb/ID/first.sym");
+  listed->erase(listed->begin());
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ((*listed)[i].id, (*ids)[i]);
     EXPECT_EQ((*listed)[i].upload_id, upload_id);
@@ -290,7 +304,7 @@ TEST_P(DatabaseConformanceTest, RecordStoredFilesInOneTransaction) {
   Result<std::vector<int64_t>> none = db().RecordStoredFiles(upload_id, {});
   ASSERT_TRUE(none.ok()) << none.status().ToString();
   EXPECT_TRUE(none->empty());
-  EXPECT_EQ(db().ListFileUploads(upload_id)->size(), 3u);
+  EXPECT_EQ(db().ListFileUploads(upload_id)->size(), 4u);
   EXPECT_EQ(db().GetUpload(upload_id)->stored_keys.size(), 4u);
 }
 

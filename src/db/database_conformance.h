@@ -40,6 +40,8 @@ class DatabaseConformanceTest : public ::testing::TestWithParam<DatabaseFactory>
   Database& db() { return *db_; }
   // A user to own uploads and tokens.
   User MakeUser(const std::string& email = "owner@example.com");
+  // Records stored files with these keys for the upload (RecordStoredFiles, minimal rows).
+  Status RecordKeys(int64_t upload_id, const std::vector<std::string>& keys);
 
   std::unique_ptr<Database> db_;
 };

@@ -137,7 +137,6 @@ class FakeDb : public db::Database {
   Result<std::vector<db::TokenWithUser>> ListTokens() override { return No(); }
   Status DeleteToken(int64_t) override { return No(); }
   Result<int64_t> CreateUpload(const db::Upload&) override { return No(); }
-  Status AddStoredKey(int64_t, const std::string&) override { return No(); }
   Status CompleteUpload(int64_t, const std::vector<std::string>&, const std::vector<std::string>&,
                         TimestampMicros) override {
     return No();

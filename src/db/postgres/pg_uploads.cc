@@ -138,17 +138,6 @@ Result<int64_t> PostgresDatabase::CreateUpload(const Upload& upload) {
   return id;
 }
 
-Status PostgresDatabase::AddStoredKey(int64_t upload_id, const std::string& key) {
-  return WriteOne([&](PgConnection& conn) -> Status {
-    // One statement: the key is added only if the upload exists.
-    SIGIL_ASSIGN_OR_RETURN(PgResult r, conn.Query("INSERT INTO upload_keys (upload_id, kind, key) "
-                                                  "SELECT id, 0, $2 FROM uploads WHERE id = $1",
-                                                  Params().Add(upload_id).Add(key)));
-    return r.affected() > 0 ? Status::Ok()
-                            : NotFound("upload " + std::to_string(upload_id) + " not found");
-  });
-}
-
 Status PostgresDatabase::CompleteUpload(int64_t upload_id,
                                         const std::vector<std::string>& skipped_keys,
                                         const std::vector<std::string>& ignored_keys,

@@ -7,7 +7,7 @@
 // kUnavailable. Per connection: journal_mode=WAL, synchronous=NORMAL, foreign_keys=ON; prepared
 // statements are cached per connection.
 // Lists: permissions and redirect URLs are JSON text columns; an upload's stored/skipped/ignored
-// keys are rows of upload_keys so AddStoredKey is one INSERT. Schema: docs/database.md.
+// keys are rows of upload_keys, so recording stored files only inserts. Schema: docs/database.md.
 //
 // Thread-safe (the Database contract).
 #pragma once

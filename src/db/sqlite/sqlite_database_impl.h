@@ -39,7 +39,6 @@ class SqliteDatabase : public Database {
   Status DeleteToken(int64_t token_id) override;
 
   Result<int64_t> CreateUpload(const Upload& upload) override;
-  Status AddStoredKey(int64_t upload_id, const std::string& key) override;
   Status CompleteUpload(int64_t upload_id, const std::vector<std::string>& skipped_keys,
                         const std::vector<std::string>& ignored_keys,
                         TimestampMicros completed_at) override;

@@ -155,13 +155,6 @@ Result<int64_t> SqliteDatabase::CreateUpload(const Upload& upload) {
   return id;
 }
 
-Status SqliteDatabase::AddStoredKey(int64_t upload_id, const std::string& key) {
-  return Write([&](Connection& conn) -> Status {
-    SIGIL_RETURN_IF_ERROR(CheckUpload(conn, upload_id));
-    return InsertKeys(conn, upload_id, kStored, {key});
-  });
-}
-
 Status SqliteDatabase::CompleteUpload(int64_t upload_id,
                                       const std::vector<std::string>& skipped_keys,
                                       const std::vector<std::string>& ignored_keys,

@@ -180,13 +180,6 @@ Result<int64_t> FakeDatabase::CreateUpload(const db::Upload& upload) {
   return uploads_.back().id;
 }
 
-Status FakeDatabase::AddStoredKey(int64_t upload_id, const std::string& key) {
-  std::lock_guard lock(mu_);
-  if (upload_id < 1 || upload_id > static_cast<int64_t>(uploads_.size())) return NotFound("upload");
-  uploads_[static_cast<size_t>(upload_id - 1)].stored_keys.push_back(key);
-  return Status::Ok();
-}
-
 Status FakeDatabase::CompleteUpload(int64_t upload_id, const std::vector<std::string>& skipped_keys,
                                     const std::vector<std::string>& ignored_keys,
                                     TimestampMicros completed_at) {

@@ -76,7 +76,6 @@ class FakeDatabase : public db::Database {
   Result<std::vector<db::TokenWithUser>> ListTokens() override;
   Status DeleteToken(int64_t) override;
   Result<int64_t> CreateUpload(const db::Upload& upload) override;
-  Status AddStoredKey(int64_t upload_id, const std::string& key) override;
   Status CompleteUpload(int64_t upload_id, const std::vector<std::string>& skipped_keys,
                         const std::vector<std::string>& ignored_keys,
                         TimestampMicros completed_at) override;
