@@ -6,10 +6,13 @@
 namespace sigil::upload {
 namespace {
 
-// Relative cost per byte of a member read alone (inflate ~1.16 ns/byte + a one-stream MD5 ~1.19
-// on the bench machine) and of one read in a full round (inflate + its share of a 16-lane MD5
-// round, ~0.2): bench/upload and bench/hashing, docs/benchmarks.md "A round at a time".
+// How long a member's bytes take relative to one read in a full round (inflate + its share of a
+// 16-lane MD5 round, ~0.2 ns/byte: kSharedCost), when it is read alone (inflate ~1.16 ns/byte + a
+// one-stream MD5 ~1.19) and when it is read in a pair (both streams inflated, then their MD5 steps
+// interleaved: a round of two chunks takes ~1.5x a lone one). Bench machine figures: bench/upload
+// and bench/hashing, docs/benchmarks.md "A round at a time" and "Pairs".
 constexpr uint64_t kAloneCost = 17;
+constexpr uint64_t kPairCost = 27;
 constexpr uint64_t kSharedCost = 10;
 
 }  // namespace
@@ -56,38 +59,64 @@ void LaneScheduler::OpenNext(std::vector<size_t>* batch, std::vector<size_t>* op
   ++next_;
 }
 
+std::vector<size_t>::iterator LaneScheduler::LargestReady() {
+  return std::max_element(ready_.begin(), ready_.end(), [this](size_t a, size_t b) {
+    return entries_[a].remaining < entries_[b].remaining;
+  });
+}
+
+void LaneScheduler::TakeReady(std::vector<size_t>::iterator it, std::vector<size_t>* batch) {
+  const size_t item = *it;
+  ready_.erase(it);
+  entries_[item].state = State::kBusy;
+  batch->push_back(item);
+}
+
+// The open member with the most bytes left, or the next one to open if it is larger.
+void LaneScheduler::TakePartner(std::vector<size_t>* batch, std::vector<size_t>* open) {
+  auto largest = LargestReady();
+  const uint64_t ready_left = largest != ready_.end() ? entries_[*largest].remaining : 0;
+  const bool can_open = next_ < entries_.size() && open_ < max_open_;
+  if (can_open && (largest == ready_.end() || entries_[next_].size > ready_left)) {
+    OpenNext(batch, open);
+  } else if (largest != ready_.end()) {
+    TakeReady(largest, batch);
+  }
+}
+
 bool LaneScheduler::Pick(std::vector<size_t>* batch, std::vector<size_t>* open) {
   const bool can_open = next_ < entries_.size() && open_ < max_open_;
   // The open member with the most bytes left, waiting between rounds.
-  auto largest = std::max_element(ready_.begin(), ready_.end(), [this](size_t a, size_t b) {
-    return entries_[a].remaining < entries_[b].remaining;
-  });
-  // Alone when its remaining bytes read alone would take at least an even share of what is left
-  // (never with one thread: there is nothing to balance against).
+  auto largest = LargestReady();
+  // A round of its own for the largest member once its remaining bytes, read in a pair, would
+  // take at least an even share of what is left (never with one thread: there is nothing to
+  // balance against). While it could still end in time read alone, it takes the next largest
+  // member as a partner: the pair's MD5 steps interleave, so the partner's bytes cost hardly more
+  // than in a full round and the lead member still moves several times faster than there.
   if (threads_ > 1) {
     const uint64_t share = remaining_ / threads_ * kSharedCost;
     const uint64_t ready_left = largest != ready_.end() ? entries_[*largest].remaining : 0;
     const uint64_t next_size = can_open ? entries_[next_].size : 0;
-    size_t alone = entries_.size();
-    if (ready_left > 0 && ready_left >= next_size && ready_left * kAloneCost >= share) {
-      alone = *largest;
-      ready_.erase(largest);
-      entries_[alone].state = State::kBusy;
-      batch->push_back(alone);
-    } else if (next_size > ready_left && next_size * kAloneCost >= share) {
-      alone = next_;
+    uint64_t lead_left = 0;
+    if (ready_left > 0 && ready_left >= next_size && ready_left * kPairCost >= share) {
+      lead_left = ready_left;
+      TakeReady(largest, batch);
+    } else if (next_size > ready_left && next_size * kPairCost >= share) {
+      lead_left = next_size;
       OpenNext(batch, open);
     }
-    if (alone < entries_.size()) {
-      entries_[alone].alone = true;
-      ++alone_;
+    if (!batch->empty()) {
+      if (lead_left * kAloneCost < share) TakePartner(batch, open);
+      for (size_t item : *batch) entries_[item].alone = true;
+      alone_items_ += batch->size();
+      ++alone_rounds_;
       return true;
     }
   }
   // A shared round: the members with the most bytes left, at most an even share of them among
-  // the threads not reading a member alone.
-  const size_t shared_threads = threads_ > alone_ ? threads_ - alone_ : 1;
-  const size_t candidates = std::min(open_ + (entries_.size() - next_), max_open_) - alone_;
+  // the threads not in a round of their own.
+  const size_t shared_threads = threads_ > alone_rounds_ ? threads_ - alone_rounds_ : 1;
+  const size_t candidates = std::min(open_ + (entries_.size() - next_), max_open_) - alone_items_;
   const size_t want = std::min(lanes_, (candidates + shared_threads - 1) / shared_threads);
   const size_t take = std::min(want, ready_.size());
   std::partial_sort(
@@ -107,12 +136,14 @@ bool LaneScheduler::Pick(std::vector<size_t>* batch, std::vector<size_t>* open) 
 void LaneScheduler::Return(const std::vector<Progress>& progress) {
   {
     std::lock_guard lock(mu_);
+    bool alone_round = false;
     for (const Progress& p : progress) {
       assert(p.item < entries_.size() && entries_[p.item].state == State::kBusy);
       Entry& e = entries_[p.item];
       if (e.alone) {
         e.alone = false;
-        --alone_;
+        --alone_items_;
+        alone_round = true;
       }
       const uint64_t read = std::min(p.bytes, e.remaining);
       e.remaining -= read;
@@ -133,6 +164,7 @@ void LaneScheduler::Return(const std::vector<Progress>& progress) {
         ready_.push_back(p.item);
       }
     }
+    if (alone_round) --alone_rounds_;
   }
   changed_.notify_all();
 }

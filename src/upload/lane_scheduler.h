@@ -6,9 +6,12 @@
 // together instead of one finishing its own members while the other still has many.
 //
 // The policy, per round (all under one mutex; a round is ~1 ms of work):
-//  - A member whose remaining bytes, read alone (inflate + a one-lane MD5, ~1.7x the per-byte
-//    cost of a full vector round), would take at least an even share of all the work left is read
-//    alone: in a full round it would move one chunk per round and finish long after the rest.
+//  - A member whose remaining bytes, read in a pair (~2.7x the time per byte of a full vector
+//    round, the pair's MD5 steps interleaved), would take at least an even share of all the work
+//    left gets rounds of its own: in a full round it would move one chunk per round and finish
+//    long after the rest. While it would still end in time read alone (inflate + a one-lane MD5,
+//    ~1.7x), the next largest member joins it as a partner (for a pair of MD5 streams, the
+//    partner's bytes cost about what they would in a full round); after that it is read alone.
 //  - Otherwise the batch is the open members with the most bytes left, up to `lanes`, but no more
 //    than an even share of the open (and still to open) members among the threads not reading a
 //    member alone, so near the end each thread gets some; and members not opened yet (in the
@@ -65,12 +68,15 @@ class LaneScheduler {
     uint64_t size = 0;
     uint64_t remaining = 0;
     State state = State::kPending;
-    bool alone = false;  // in a round of its own
+    bool alone = false;  // in a round of its own (alone or in a pair)
   };
 
   // Under mu_: fills the batch if there is work for this round.
   bool Pick(std::vector<size_t>* batch, std::vector<size_t>* open);
   void OpenNext(std::vector<size_t>* batch, std::vector<size_t>* open);
+  std::vector<size_t>::iterator LargestReady();  // the ready member with the most bytes left
+  void TakeReady(std::vector<size_t>::iterator it, std::vector<size_t>* batch);
+  void TakePartner(std::vector<size_t>* batch, std::vector<size_t>* open);
 
   const size_t threads_;
   const size_t lanes_;
@@ -83,7 +89,8 @@ class LaneScheduler {
   size_t next_ = 0;            // first item not opened yet
   size_t open_ = 0;            // items kReady or kBusy
   size_t done_ = 0;            // items kDone
-  size_t alone_ = 0;           // items in a round of their own (each takes a whole thread)
+  size_t alone_items_ = 0;     // items in rounds of their own
+  size_t alone_rounds_ = 0;    // rounds of their own under way (each takes a whole thread)
   uint64_t remaining_ = 0;     // bytes left to read over all items not done
   size_t max_open_seen_ = 0;
   bool stopped_ = false;
