@@ -40,6 +40,8 @@
 #include "db/database.h"
 #include "storage/object_store.h"
 #include "upload/key_registry.h"
+#include "upload/member_preparer.h"
+#include "upload/member_work.h"
 #include "upload/staged_object.h"
 #include "upload/url_fetcher.h"
 #include "upload/zip_inspector.h"
@@ -88,17 +90,6 @@ class UploadService {
   const std::string& tmp_dir() const { return tmp_dir_; }
 
  private:
-  struct MemberWork;
-  class MemberScan;
-  class FirstError;
-  void PrepareMembers(class MemberReader& reader, std::vector<MemberWork>& works,
-                      const std::vector<size_t>& order, class LaneScheduler& scheduler,
-                      FirstError& error);
-  Status StartMember(MemberWork& work, MemberReader& reader);
-  Status StartStaging(MemberWork& work, MemberReader& reader);
-  static Status ConsumeChunk(MemberWork& work, std::string_view chunk);
-  Result<bool> EndPass(MemberWork& work, MemberReader& reader);
-  std::unique_ptr<StagedObject> NewStage(const MemberWork& work);
   static storage::PutOptions OptionsFor(const MemberWork& work);
   bool StillNeeded(MemberWork& work);
   Status Store(MemberWork& work, int64_t upload_id);
@@ -115,6 +106,7 @@ class UploadService {
   UrlFetcher fetcher_;
   KeyRegistry keys_;
   MemoryBudget staging_budget_;
+  MemberPreparer preparer_;  // phase 1
 };
 
 }  // namespace sigil::upload
