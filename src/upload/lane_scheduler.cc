@@ -107,16 +107,17 @@ bool LaneScheduler::Pick(std::vector<size_t>* batch, std::vector<size_t>* open) 
     }
     if (!batch->empty()) {
       if (lead_left * kAloneCost < share) TakePartner(batch, open);
-      for (size_t item : *batch) entries_[item].alone = true;
-      alone_items_ += batch->size();
-      ++alone_rounds_;
+      for (size_t item : *batch) entries_[item].own_round = true;
+      own_round_items_ += batch->size();
+      ++own_rounds_;
       return true;
     }
   }
   // A shared round: the members with the most bytes left, at most an even share of them among
   // the threads not in a round of their own.
-  const size_t shared_threads = threads_ > alone_rounds_ ? threads_ - alone_rounds_ : 1;
-  const size_t candidates = std::min(open_ + (entries_.size() - next_), max_open_) - alone_items_;
+  const size_t shared_threads = threads_ > own_rounds_ ? threads_ - own_rounds_ : 1;
+  const size_t candidates =
+      std::min(open_ + (entries_.size() - next_), max_open_) - own_round_items_;
   const size_t want = std::min(lanes_, (candidates + shared_threads - 1) / shared_threads);
   const size_t take = std::min(want, ready_.size());
   std::partial_sort(
@@ -136,14 +137,14 @@ bool LaneScheduler::Pick(std::vector<size_t>* batch, std::vector<size_t>* open) 
 void LaneScheduler::Return(const std::vector<Progress>& progress) {
   {
     std::lock_guard lock(mu_);
-    bool alone_round = false;
+    bool own_round = false;
     for (const Progress& p : progress) {
       assert(p.item < entries_.size() && entries_[p.item].state == State::kBusy);
       Entry& e = entries_[p.item];
-      if (e.alone) {
-        e.alone = false;
-        --alone_items_;
-        alone_round = true;
+      if (e.own_round) {
+        e.own_round = false;
+        --own_round_items_;
+        own_round = true;
       }
       const uint64_t read = std::min(p.bytes, e.remaining);
       e.remaining -= read;
@@ -164,7 +165,7 @@ void LaneScheduler::Return(const std::vector<Progress>& progress) {
         ready_.push_back(p.item);
       }
     }
-    if (alone_round) --alone_rounds_;
+    if (own_round) --own_rounds_;
   }
   changed_.notify_all();
 }

@@ -13,8 +13,8 @@
 //    ~1.7x), the next largest member joins it as a partner (for a pair of MD5 streams, the
 //    partner's bytes cost about what they would in a full round); after that it is read alone.
 //  - Otherwise the batch is the open members with the most bytes left, up to `lanes`, but no more
-//    than an even share of the open (and still to open) members among the threads not reading a
-//    member alone, so near the end each thread gets some; and members not opened yet (in the
+//    than an even share of the open (and still to open) members among the threads not in a
+//    round of their own, so near the end each thread gets some; and members not opened yet (in the
 //    caller's order, largest first) while fewer than `max_open` are open.
 //
 // Items are positions 0..n-1 in the caller's order; `sizes` are their declared sizes. Thread-safe.
@@ -68,7 +68,7 @@ class LaneScheduler {
     uint64_t size = 0;
     uint64_t remaining = 0;
     State state = State::kPending;
-    bool alone = false;  // in a round of its own (alone or in a pair)
+    bool own_round = false;  // in a round of its own (alone or in a pair)
   };
 
   // Under mu_: fills the batch if there is work for this round.
@@ -84,14 +84,14 @@ class LaneScheduler {
   mutable std::mutex mu_;
   std::condition_variable changed_;
   std::vector<Entry> entries_;
-  std::vector<size_t> ready_;  // items kReady (open, between rounds): at most max_open, so every
-                               // round's choice is O(max_open), not O(items)
-  size_t next_ = 0;            // first item not opened yet
-  size_t open_ = 0;            // items kReady or kBusy
-  size_t done_ = 0;            // items kDone
-  size_t alone_items_ = 0;     // items in rounds of their own
-  size_t alone_rounds_ = 0;    // rounds of their own under way (each takes a whole thread)
-  uint64_t remaining_ = 0;     // bytes left to read over all items not done
+  std::vector<size_t> ready_;   // items kReady (open, between rounds): at most max_open, so every
+                                // round's choice is O(max_open), not O(items)
+  size_t next_ = 0;             // first item not opened yet
+  size_t open_ = 0;             // items kReady or kBusy
+  size_t done_ = 0;             // items kDone
+  size_t own_round_items_ = 0;  // items in rounds of their own
+  size_t own_rounds_ = 0;       // rounds of their own under way (each takes a whole thread)
+  uint64_t remaining_ = 0;      // bytes left to read over all items not done
   size_t max_open_seen_ = 0;
   bool stopped_ = false;
 };

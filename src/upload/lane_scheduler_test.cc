@@ -124,6 +124,23 @@ TEST(LaneSchedulerTest, AMemberWithTimeToSpareIsReadWithAPartner) {
   EXPECT_GT(partners.size(), 2u);
 }
 
+TEST(LaneSchedulerTest, APartnerThatRestartsIsReadAgainFromTheStart) {
+  // Same shape as above: item 0 leads a pair with item 1. Item 1's pass ends early and a second
+  // pass over all its bytes begins (a stored object turned out to differ): it is back with all its
+  // bytes left, the largest partner again, and still open (the caller opened its second pass).
+  std::vector<uint64_t> sizes = {kChunk * 300, kChunk * 60};
+  for (int i = 0; i < 19; ++i) sizes.push_back(kChunk * 50);
+  LaneScheduler s(sizes, 2, 16, 32);
+  Virtual a, b;
+  ASSERT_TRUE(s.Next(&a.batch, &a.open));
+  ASSERT_EQ(a.batch, (std::vector<size_t>{0, 1}));
+  ASSERT_TRUE(s.Next(&b.batch, &b.open));
+  s.Return({{0, kChunk, false, false}, {1, kChunk * 10, true, /*restarted=*/true}});
+  ASSERT_TRUE(s.Next(&a.batch, &a.open));
+  EXPECT_EQ(a.batch, (std::vector<size_t>{0, 1}));
+  EXPECT_TRUE(a.open.empty());
+}
+
 TEST(LaneSchedulerTest, AMemberThatFallsBehindIsReadAloneLater) {
   // No member is large enough to be read alone at first; as the small ones end, the large one's
   // remaining bytes become the bulk of what is left and it gets rounds of its own. Two virtual

@@ -46,11 +46,11 @@ class FirstError {
   std::atomic<bool> failed_{false};
 };
 
+struct MemberWork;
+
 // What one pass learns from a member's uncompressed bytes: their MD5 (original_md5_hash and skip
 // checks of compressed members; the etag of members stored as they are) and the .sym header from
 // the first kSymHeaderMaxBytes. The MD5 is updated by the caller (md5()), several members' at once.
-struct MemberWork;
-
 class MemberScan {
  public:
   MemberScan(bool is_sym, bool hash) : is_sym_(is_sym), hash_(hash) {}
